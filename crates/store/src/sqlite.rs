@@ -1,0 +1,120 @@
+//! The embedded default: one SQLite file in WAL mode, one writer connection
+//! (`BEGIN IMMEDIATE`, so writers queue instead of failing on lock upgrades) and a
+//! separate pool of read-only connections.
+
+use crate::migrations::{self, Migration};
+use crate::{Result, StoreError};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::Sqlite;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: SqlitePool,
+    readers: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file at `path`.
+    pub async fn open(path: &Path) -> Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let writer = SqlitePoolOptions::new().max_connections(1).min_connections(1).connect_with(options.clone()).await?;
+        let readers = SqlitePoolOptions::new().max_connections(reader_count()).connect_with(options.pragma("query_only", "ON")).await?;
+        Ok(Self { path: path.to_path_buf(), writer, readers })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    async fn writer(&self) -> Result<sqlx::Transaction<'static, Sqlite>> {
+        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    fn reader(&self) -> &SqlitePool {
+        &self.readers
+    }
+
+    /// The single writer already serialises appends to the chain.
+    async fn lock_audit_chain(_tx: &mut sqlx::Transaction<'static, Sqlite>) -> Result<()> {
+        Ok(())
+    }
+
+    async fn apply_migrations(&self) -> Result<Vec<String>> {
+        apply(&self.writer, migrations::SQLITE).await
+    }
+
+    /// `VACUUM INTO` writes a consistent snapshot while the database stays online.
+    async fn backup(&self, target: &Path) -> Result<()> {
+        if target.exists() {
+            return Err(StoreError::Invalid(format!("{} exists already; choose a new file", target.display())));
+        }
+        let target = target.to_str().ok_or_else(|| StoreError::Invalid("backup path must be UTF-8".into()))?;
+        sqlx::query("VACUUM INTO $1").bind(target).execute(&self.writer).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.readers.close().await;
+        self.writer.close().await;
+    }
+}
+
+fn reader_count() -> u32 {
+    std::thread::available_parallelism().map(|n| n.get() as u32 * 2).unwrap_or(4).clamp(2, 16)
+}
+
+async fn apply(pool: &SqlitePool, list: &[Migration]) -> Result<Vec<String>> {
+    use sqlx::Row as _;
+    sqlx::query(migrations::CREATE_TABLE).execute(pool).await?;
+    let mut applied = Vec::new();
+    for m in list {
+        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+        let done: i64 = sqlx::query("SELECT COUNT(*) AS n FROM rampart_migrations WHERE version = $1")
+            .bind(m.version)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("n")?;
+        if done == 0 {
+            sqlx::Executor::execute(&mut *tx, m.sql).await?;
+            sqlx::query("INSERT INTO rampart_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+                .bind(m.version)
+                .bind(m.name)
+                .bind(chrono::Utc::now().to_rfc3339())
+                .execute(&mut *tx)
+                .await?;
+            applied.push(m.name.to_string());
+        }
+        tx.commit().await?;
+    }
+    Ok(applied)
+}
+
+/// Checks that a file is an intact SQLite database with Rampart's schema.
+pub async fn check_backup_file(path: &Path) -> Result<()> {
+    use sqlx::Row as _;
+    let options = SqliteConnectOptions::new().filename(path).read_only(true);
+    let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await?;
+    let verdict: String = sqlx::query("PRAGMA integrity_check").fetch_one(&pool).await?.try_get(0)?;
+    if verdict != "ok" {
+        return Err(StoreError::Corrupt(format!("integrity check: {verdict}")));
+    }
+    sqlx::query("SELECT COUNT(*) FROM rampart_migrations")
+        .fetch_one(&pool)
+        .await
+        .map_err(|_| StoreError::Invalid("not a Rampart database".into()))?;
+    pool.close().await;
+    Ok(())
+}
+
+crate::common::impl_store!(SqliteStore, Sqlite, "sqlite");
