@@ -130,6 +130,24 @@ macro_rules! impl_store {
             Ok(())
         }
 
+        /// Applies one migration inside the caller's transaction unless it is recorded
+        /// already; returns its name when applied now.
+        async fn apply_migration(tx: &mut Tx, m: &$crate::migrations::Migration) -> $crate::Result<Option<String>> {
+            use sqlx::Row as _;
+            let done: i64 = sqlx::query("SELECT COUNT(*) AS n FROM rampart_migrations WHERE version = $1").bind(m.version).fetch_one(&mut **tx).await?.try_get("n")?;
+            if done > 0 {
+                return Ok(None);
+            }
+            sqlx::Executor::execute(&mut **tx, m.sql).await?;
+            sqlx::query("INSERT INTO rampart_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+                .bind(m.version)
+                .bind(m.name)
+                .bind(chrono::Utc::now().to_rfc3339())
+                .execute(&mut **tx)
+                .await?;
+            Ok(Some(m.name.to_string()))
+        }
+
         async fn user_in(tx: &mut Tx, id: uuid::Uuid) -> $crate::Result<rampart_core::account::User> {
             let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
                 .bind(id.to_string())

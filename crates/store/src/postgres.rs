@@ -41,28 +41,13 @@ impl PgStore {
     }
 
     async fn apply_migrations(&self) -> Result<Vec<String>> {
-        use sqlx::Row as _;
         let mut tx = self.pool.begin().await?;
         // Replicas starting together wait for one of them to migrate.
         sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(MIGRATION_LOCK).execute(&mut *tx).await?;
         sqlx::query(migrations::CREATE_TABLE).execute(&mut *tx).await?;
         let mut applied = Vec::new();
         for m in migrations::POSTGRES {
-            let done: i64 = sqlx::query("SELECT COUNT(*) AS n FROM rampart_migrations WHERE version = $1")
-                .bind(m.version)
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get("n")?;
-            if done == 0 {
-                sqlx::Executor::execute(&mut *tx, m.sql).await?;
-                sqlx::query("INSERT INTO rampart_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
-                    .bind(m.version)
-                    .bind(m.name)
-                    .bind(chrono::Utc::now().to_rfc3339())
-                    .execute(&mut *tx)
-                    .await?;
-                applied.push(m.name.to_string());
-            }
+            applied.extend(apply_migration(&mut tx, m).await?);
         }
         tx.commit().await?;
         Ok(applied)

@@ -75,26 +75,12 @@ fn reader_count() -> u32 {
 }
 
 async fn apply(pool: &SqlitePool, list: &[Migration]) -> Result<Vec<String>> {
-    use sqlx::Row as _;
     sqlx::query(migrations::CREATE_TABLE).execute(pool).await?;
     let mut applied = Vec::new();
     for m in list {
+        // One writer at a time: another process migrating the same file waits here.
         let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-        let done: i64 = sqlx::query("SELECT COUNT(*) AS n FROM rampart_migrations WHERE version = $1")
-            .bind(m.version)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("n")?;
-        if done == 0 {
-            sqlx::Executor::execute(&mut *tx, m.sql).await?;
-            sqlx::query("INSERT INTO rampart_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
-                .bind(m.version)
-                .bind(m.name)
-                .bind(chrono::Utc::now().to_rfc3339())
-                .execute(&mut *tx)
-                .await?;
-            applied.push(m.name.to_string());
-        }
+        applied.extend(apply_migration(&mut tx, m).await?);
         tx.commit().await?;
     }
     Ok(applied)
