@@ -1,0 +1,62 @@
+//! The REST API under `/api/v1`. The OpenAPI document is generated from these
+//! handlers' annotations and served at `/api/v1/openapi.json`.
+
+mod accounts;
+mod audit;
+mod orgs;
+
+use crate::problem::{ApiError, Problem};
+use crate::AppState;
+use axum::routing::{delete, get};
+use axum::{Json, Router};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Rampart API", description = "The REST API of Rampart, the operations platform of a national CERT. \
+        Authenticate with `Authorization: Bearer <token>` (create tokens with `rampart admin token create` or `POST /api/v1/tokens`). \
+        Errors are RFC 9457 problem documents with a stable `code`.", license(name = "Apache-2.0")),
+    paths(
+        accounts::me, accounts::list_users, accounts::create_user, accounts::list_tokens, accounts::create_token, accounts::revoke_token,
+        orgs::list_orgs, orgs::create_org, orgs::get_org, orgs::list_sectors,
+        audit::audit_log,
+    ),
+    components(schemas(Problem)),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    tags((name = "accounts", description = "The caller, users and API tokens"),
+         (name = "organisations", description = "The operator, constituents, members, peers and vendors"),
+         (name = "audit", description = "The hash-chained audit log")),
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+    }
+}
+
+/// The OpenAPI 3.1 document, as served.
+pub fn openapi_json() -> String {
+    ApiDoc::openapi().to_pretty_json().expect("the OpenAPI document serialises")
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/openapi.json", get(|| async { ([(axum::http::header::CONTENT_TYPE, "application/json")], openapi_json()) }))
+        .route("/me", get(accounts::me))
+        .route("/users", get(accounts::list_users).post(accounts::create_user))
+        .route("/tokens", get(accounts::list_tokens).post(accounts::create_token))
+        .route("/tokens/{id}", delete(accounts::revoke_token))
+        .route("/organisations", get(orgs::list_orgs).post(orgs::create_org))
+        .route("/organisations/{id}", get(orgs::get_org))
+        .route("/sectors", get(orgs::list_sectors))
+        .route("/audit", get(audit::audit_log))
+        .fallback(|| async { ApiError::not_found("endpoint") })
+}
+
+type ApiResult<T> = Result<Json<T>, ApiError>;

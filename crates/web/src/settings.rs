@@ -1,0 +1,44 @@
+//! What the HTTP layer needs to know from the configuration.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WebSettings {
+    /// The address users reach Rampart at; `https://…` makes cookies `Secure`.
+    pub public_url: String,
+    /// The operator's name, shown on the setup page and as the TOTP issuer.
+    pub operator_name: String,
+    pub max_body_bytes: usize,
+    pub require_totp_for_staff: bool,
+    pub session_hours: i64,
+    pub login_max_failures: i64,
+    pub lockout_minutes: i64,
+    /// Sign-in attempts allowed per client address per minute.
+    pub login_rate_per_minute: u32,
+    pub default_locale: String,
+    /// Trust `X-Forwarded-For` for the client address (only behind a reverse proxy).
+    pub trust_forwarded_for: bool,
+}
+
+impl Default for WebSettings {
+    fn default() -> Self {
+        Self {
+            public_url: "http://127.0.0.1:8080".into(),
+            operator_name: "Rampart CERT".into(),
+            max_body_bytes: 1024 * 1024,
+            require_totp_for_staff: true,
+            session_hours: 12,
+            login_max_failures: 5,
+            lockout_minutes: 15,
+            login_rate_per_minute: 20,
+            default_locale: "en".into(),
+            trust_forwarded_for: false,
+        }
+    }
+}
+
+impl WebSettings {
+    pub fn cookies_secure(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}
