@@ -1,0 +1,336 @@
+//! Configuration: built-in defaults, then a TOML file, then `RAMPART_*` environment
+//! variables, then command-line flags; each later source wins.
+
+use anyhow::{bail, Context};
+use rampart_web::WebSettings;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Every setting, resolved.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub listen: String,
+    /// Empty means `sqlite://<data_dir>/rampart.db`.
+    pub database: String,
+    /// Empty means `http://<listen>`.
+    pub public_url: String,
+    pub operator_name: String,
+    pub log: String,
+    pub http: HttpConfig,
+    pub auth: AuthConfig,
+    pub ui: UiConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    pub max_body_bytes: usize,
+    /// Empty: metrics only at `/metrics` on the main listener, for staff.
+    pub metrics_listen: String,
+    pub trust_forwarded_for: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    pub require_totp_for_staff: bool,
+    pub session_hours: i64,
+    pub login_max_failures: i64,
+    pub lockout_minutes: i64,
+    pub login_rate_per_minute: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct UiConfig {
+    pub default_locale: String,
+    pub time_zone: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let web = WebSettings::default();
+        Self {
+            data_dir: PathBuf::from("./rampart-data"),
+            listen: "127.0.0.1:8080".into(),
+            database: String::new(),
+            public_url: String::new(),
+            operator_name: web.operator_name,
+            log: "info".into(),
+            http: HttpConfig { max_body_bytes: web.max_body_bytes, metrics_listen: String::new(), trust_forwarded_for: false },
+            auth: AuthConfig {
+                require_totp_for_staff: web.require_totp_for_staff,
+                session_hours: web.session_hours,
+                login_max_failures: web.login_max_failures,
+                lockout_minutes: web.lockout_minutes,
+                login_rate_per_minute: web.login_rate_per_minute,
+            },
+            ui: UiConfig { default_locale: web.default_locale, time_zone: "Asia/Taipei".into() },
+        }
+    }
+}
+
+/// Flags that override everything else.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub data_dir: Option<PathBuf>,
+    pub listen: Option<String>,
+    pub database: Option<String>,
+}
+
+/// Environment variables and the setting each one sets (as a TOML path).
+pub const ENV_VARS: &[(&str, &str)] = &[
+    ("RAMPART_DATA_DIR", "data_dir"),
+    ("RAMPART_LISTEN", "listen"),
+    ("RAMPART_DATABASE", "database"),
+    ("RAMPART_PUBLIC_URL", "public_url"),
+    ("RAMPART_OPERATOR_NAME", "operator_name"),
+    ("RAMPART_LOG", "log"),
+    ("RAMPART_MAX_BODY_BYTES", "http.max_body_bytes"),
+    ("RAMPART_METRICS_LISTEN", "http.metrics_listen"),
+    ("RAMPART_TRUST_FORWARDED_FOR", "http.trust_forwarded_for"),
+    ("RAMPART_REQUIRE_TOTP_FOR_STAFF", "auth.require_totp_for_staff"),
+    ("RAMPART_SESSION_HOURS", "auth.session_hours"),
+    ("RAMPART_LOGIN_MAX_FAILURES", "auth.login_max_failures"),
+    ("RAMPART_LOCKOUT_MINUTES", "auth.lockout_minutes"),
+    ("RAMPART_LOGIN_RATE_PER_MINUTE", "auth.login_rate_per_minute"),
+    ("RAMPART_DEFAULT_LOCALE", "ui.default_locale"),
+    ("RAMPART_TIME_ZONE", "ui.time_zone"),
+];
+
+impl Config {
+    /// Resolves the configuration from all sources. `env` is passed in so tests can
+    /// supply their own.
+    pub fn load(file: Option<&Path>, env: &dyn Fn(&str) -> Option<String>, flags: &Overrides) -> anyhow::Result<Self> {
+        let mut merged = toml::Value::try_from(Config::default()).context("default configuration")?;
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading configuration file {}", path.display()))?;
+            let from_file: toml::Value =
+                text.parse::<toml::Table>().map(toml::Value::Table).with_context(|| format!("parsing {}", path.display()))?;
+            merge(&mut merged, from_file);
+        }
+        for (var, key) in ENV_VARS {
+            if let Some(value) = env(var) {
+                set_path(&mut merged, key, &value).with_context(|| format!("environment variable {var}"))?;
+            }
+        }
+        let mut config: Config = merged.try_into().context("configuration")?;
+        if let Some(d) = &flags.data_dir {
+            config.data_dir = d.clone();
+        }
+        if let Some(l) = &flags.listen {
+            config.listen = l.clone();
+        }
+        if let Some(db) = &flags.database {
+            config.database = db.clone();
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if !self.database.is_empty() && !["sqlite://", "postgres://", "postgresql://"].iter().any(|p| self.database.starts_with(p)) {
+            bail!("database must be a sqlite://… or postgres://… URL");
+        }
+        if rampart_core::account::check_locale(&self.ui.default_locale).is_err() {
+            bail!("ui.default_locale must be en or zh-TW");
+        }
+        if self.http.max_body_bytes < 1024 {
+            bail!("http.max_body_bytes must be at least 1024");
+        }
+        if self.auth.session_hours < 1
+            || self.auth.login_max_failures < 1
+            || self.auth.lockout_minutes < 1
+            || self.auth.login_rate_per_minute < 1
+        {
+            bail!("auth settings must be positive");
+        }
+        Ok(())
+    }
+
+    pub fn database_url(&self) -> String {
+        if self.database.is_empty() {
+            format!("sqlite://{}", self.data_dir.join("rampart.db").display())
+        } else {
+            self.database.clone()
+        }
+    }
+
+    pub fn web_settings(&self, bound: &str) -> WebSettings {
+        WebSettings {
+            public_url: if self.public_url.is_empty() {
+                format!("http://{bound}")
+            } else {
+                self.public_url.trim_end_matches('/').to_string()
+            },
+            operator_name: self.operator_name.clone(),
+            max_body_bytes: self.http.max_body_bytes,
+            require_totp_for_staff: self.auth.require_totp_for_staff,
+            session_hours: self.auth.session_hours,
+            login_max_failures: self.auth.login_max_failures,
+            lockout_minutes: self.auth.lockout_minutes,
+            login_rate_per_minute: self.auth.login_rate_per_minute,
+            default_locale: self.ui.default_locale.clone(),
+            trust_forwarded_for: self.http.trust_forwarded_for,
+        }
+    }
+
+    /// The effective configuration as TOML, with any password in the database URL hidden.
+    pub fn to_toml_redacted(&self) -> String {
+        let mut shown = self.clone();
+        shown.database = redact_url(&shown.database);
+        toml::to_string(&shown).unwrap_or_default()
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+fn merge(base: &mut toml::Value, over: toml::Value) {
+    match (base, over) {
+        (toml::Value::Table(base), toml::Value::Table(over)) => {
+            for (k, v) in over {
+                match base.get_mut(&k) {
+                    Some(existing) => merge(existing, v),
+                    None => {
+                        base.insert(k, v);
+                    }
+                }
+            }
+        }
+        (base, over) => *base = over,
+    }
+}
+
+/// Sets `a.b` from an environment string, typed like the default already there.
+fn set_path(root: &mut toml::Value, path: &str, raw: &str) -> anyhow::Result<()> {
+    let mut node = root;
+    for part in path.split('.') {
+        node = node.get_mut(part).with_context(|| format!("unknown setting {path}"))?;
+    }
+    *node = match node {
+        toml::Value::Boolean(_) => toml::Value::Boolean(match raw.to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => true,
+            "0" | "false" | "no" | "off" => false,
+            _ => bail!("expected true or false, got {raw:?}"),
+        }),
+        toml::Value::Integer(_) => toml::Value::Integer(raw.trim().parse().with_context(|| format!("expected a number, got {raw:?}"))?),
+        _ => toml::Value::String(raw.to_string()),
+    };
+    Ok(())
+}
+
+pub const EXAMPLE: &str = r#"# Rampart configuration. Every setting is optional; these are the defaults.
+# Precedence: this file < RAMPART_* environment variables < command-line flags.
+
+# Where Rampart keeps its SQLite database and files.   (RAMPART_DATA_DIR, --data-dir)
+data_dir = "./rampart-data"
+# Address the web server listens on.                     (RAMPART_LISTEN, --listen)
+listen = "127.0.0.1:8080"
+# Empty: embedded SQLite in data_dir. For scale-out: "postgres://user@host/rampart".
+#                                                         (RAMPART_DATABASE, --database)
+database = ""
+# The address users reach Rampart at, used in links. "https://…" makes cookies Secure.
+# Empty: http://<listen>.                                 (RAMPART_PUBLIC_URL)
+public_url = ""
+# The operator's name: the CERT organisation created at first start, TOTP issuer.
+operator_name = "Rampart CERT"                            # (RAMPART_OPERATOR_NAME)
+# Log filter: error, warn, info, debug, trace, or per module ("info,rampart_web=debug").
+log = "info"                                              # (RAMPART_LOG)
+
+[http]
+# Largest request body accepted, in bytes.                (RAMPART_MAX_BODY_BYTES)
+max_body_bytes = 1048576
+# A separate, unauthenticated Prometheus listener, e.g. "127.0.0.1:9090".
+# Empty: /metrics on the main listener, for CERT staff only. (RAMPART_METRICS_LISTEN)
+metrics_listen = ""
+# Take the client address from X-Forwarded-For (only behind your reverse proxy).
+trust_forwarded_for = false                               # (RAMPART_TRUST_FORWARDED_FOR)
+
+[auth]
+# CERT staff must enrol a TOTP second factor before they can work. (RAMPART_REQUIRE_TOTP_FOR_STAFF)
+require_totp_for_staff = true
+session_hours = 12                                        # (RAMPART_SESSION_HOURS)
+# Failed sign-ins before the account is locked, and for how long.
+login_max_failures = 5                                    # (RAMPART_LOGIN_MAX_FAILURES)
+lockout_minutes = 15                                      # (RAMPART_LOCKOUT_MINUTES)
+# Sign-in attempts per client address per minute.         (RAMPART_LOGIN_RATE_PER_MINUTE)
+login_rate_per_minute = 20
+
+[ui]
+# Language when neither the user nor the browser says: "en" or "zh-TW". (RAMPART_DEFAULT_LOCALE)
+default_locale = "en"
+# Time zone times are shown in.                           (RAMPART_TIME_ZONE)
+time_zone = "Asia/Taipei"
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn example_is_the_defaults() {
+        let parsed: Config = toml::from_str(EXAMPLE).unwrap();
+        assert_eq!(parsed, Config::default());
+    }
+
+    #[test]
+    fn file_then_env_then_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("rampart.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:1\"\ndata_dir = \"/from/file\"\n[auth]\nsession_hours = 3\nrequire_totp_for_staff = false\n",
+        )
+        .unwrap();
+        let env = |var: &str| match var {
+            "RAMPART_LISTEN" => Some("127.0.0.1:2".to_string()),
+            "RAMPART_SESSION_HOURS" => Some("4".to_string()),
+            _ => None,
+        };
+        let flags = Overrides { listen: Some("127.0.0.1:3".into()), ..Default::default() };
+        let c = Config::load(Some(&file), &env, &flags).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:3", "flag beats env and file");
+        assert_eq!(c.auth.session_hours, 4, "env beats file");
+        assert_eq!(c.data_dir, PathBuf::from("/from/file"), "file beats default");
+        assert!(!c.auth.require_totp_for_staff, "file beats default");
+        assert_eq!(c.database_url(), "sqlite:///from/file/rampart.db");
+    }
+
+    #[test]
+    fn bad_settings_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("bad.toml");
+        std::fs::write(&file, "lissten = \"x\"\n").unwrap();
+        let err = format!("{:#}", Config::load(Some(&file), &no_env, &Overrides::default()).unwrap_err());
+        assert!(err.contains("lissten"), "{err}");
+        let env = |v: &str| (v == "RAMPART_SESSION_HOURS").then(|| "soon".to_string());
+        let err = format!("{:#}", Config::load(None, &env, &Overrides::default()).unwrap_err());
+        assert!(err.contains("RAMPART_SESSION_HOURS"), "{err}");
+        let flags = Overrides { database: Some("mysql://x".into()), ..Default::default() };
+        assert!(Config::load(None, &no_env, &flags).is_err());
+    }
+
+    #[test]
+    fn database_passwords_are_redacted() {
+        assert_eq!(redact_url("postgres://rampart:s3cret@db:5432/rampart"), "postgres://rampart:***@db:5432/rampart");
+        assert_eq!(redact_url("postgres://db/rampart"), "postgres://db/rampart");
+    }
+}

@@ -1,0 +1,158 @@
+//! `rampart`: the one binary. Wiring only; the work happens in the library crates.
+
+mod admin;
+mod config;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use config::{Config, Overrides};
+use rampart_store::Store;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(name = "rampart", version, about = "Rampart, the operations platform of a national CERT")]
+struct Cli {
+    /// Configuration file (TOML); see `rampart config example`.
+    #[arg(long, global = true, env = "RAMPART_CONFIG")]
+    config: Option<PathBuf>,
+    /// Data directory (SQLite database and files).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    /// Database URL: sqlite://PATH or postgres://…
+    #[arg(long, global = true)]
+    database: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the web server (UI and API).
+    Serve {
+        /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free one).
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Configuration helpers.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Print the OpenAPI 3.1 document of the REST API.
+    Openapi,
+    /// Administration from the command line.
+    Admin {
+        #[command(subcommand)]
+        command: admin::AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print a commented example configuration file.
+    Example,
+    /// Print the effective configuration (passwords hidden).
+    Show,
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
+    let listen = match &cli.command {
+        Command::Serve { listen } => listen.clone(),
+        _ => None,
+    };
+    let overrides = Overrides { data_dir: cli.data_dir.clone(), listen, database: cli.database.clone() };
+    let config = Config::load(cli.config.as_deref(), &|var| std::env::var(var).ok(), &overrides)?;
+    init_logging(&config.log);
+    match cli.command {
+        Command::Config { command: ConfigCommand::Example } => print!("{}", config::EXAMPLE),
+        Command::Config { command: ConfigCommand::Show } => print!("{}", config.to_toml_redacted()),
+        Command::Openapi => println!("{}", rampart_web::api::openapi_json()),
+        Command::Migrate => {
+            let store = open_store(&config).await?;
+            let applied = store.migrate().await?;
+            println!("{} migration(s) applied", applied.len());
+        }
+        Command::Serve { .. } => serve(config).await?,
+        Command::Admin { command } => {
+            let store = open_store(&config).await?;
+            store.migrate().await?;
+            return admin::run(&*store, &config, command).await;
+        }
+    }
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+fn init_logging(filter: &str) {
+    use tracing_subscriber::filter::Targets;
+    use tracing_subscriber::prelude::*;
+    let targets: Targets = filter.parse().unwrap_or_else(|_| Targets::new().with_default(tracing::Level::INFO));
+    let _ = tracing_subscriber::registry().with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr)).with(targets).try_init();
+}
+
+async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    let url = config.database_url();
+    if url.starts_with("sqlite://") {
+        std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating {}", config.data_dir.display()))?;
+    }
+    rampart_store::open(&url).await.with_context(|| format!("opening the database {}", config::redact_url(&url)))
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let store = open_store(&config).await?;
+    let applied = store.migrate().await?;
+    if !applied.is_empty() {
+        tracing::info!(migrations = ?applied, "database migrated");
+    }
+    let listener = tokio::net::TcpListener::bind(&config.listen).await.with_context(|| format!("listening on {}", config.listen))?;
+    let bound = listener.local_addr()?.to_string();
+    let settings = config.web_settings(&bound);
+    let operator = rampart_web::service::orgs::ensure_operator(&*store, &config.operator_name).await?;
+    if store.count_users().await? == 0 {
+        let secret = rampart_web::service::accounts::issue_setup_secret(&*store).await?;
+        println!("No administrator exists yet. To set the first administrator's password, open (valid 24 hours, once):");
+        println!("  {}/setup?token={secret}", settings.public_url);
+        println!("or create one here: rampart admin user add EMAIL --org \"{}\" --role admin --password-stdin", operator.name);
+    }
+    let state = rampart_web::AppState::new(store, settings);
+    if !config.http.metrics_listen.is_empty() {
+        let metrics = tokio::net::TcpListener::bind(&config.http.metrics_listen)
+            .await
+            .with_context(|| format!("listening on {} for metrics", config.http.metrics_listen))?;
+        println!("Metrics on http://{}/metrics", metrics.local_addr()?);
+        let state = state.clone();
+        tokio::spawn(async move {
+            if let Err(e) = rampart_web::serve_metrics(metrics, state).await {
+                tracing::error!(error = %e, "metrics listener stopped");
+            }
+        });
+    }
+    // Printed last: whoever watches the output knows everything above is there.
+    println!(
+        "Rampart is listening on http://{bound} (database: {backend}, operator: {operator})",
+        backend = state.store.backend(),
+        operator = operator.name
+    );
+    rampart_web::serve(listener, state).await?;
+    Ok(())
+}

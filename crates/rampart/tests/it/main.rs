@@ -1,0 +1,10 @@
+//! End-to-end tests of the `rampart` binary: each test starts the real server on
+//! `127.0.0.1:0` (SQLite, and PostgreSQL when `RAMPART_TEST_POSTGRES_URL` is set)
+//! and talks HTTP to it, or runs its CLI commands.
+
+mod api;
+mod bad_input;
+mod cli;
+mod harness;
+mod http;
+mod ui;
