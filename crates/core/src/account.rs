@@ -187,6 +187,16 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn normalised_emails_are_stable(raw in "\\PC{0,80}") {
+            if let Ok(email) = normalise_email(&raw) {
+                proptest::prop_assert_eq!(normalise_email(&email), Ok(email.clone()));
+                proptest::prop_assert!(email.contains('@') && email.len() <= 254);
+            }
+        }
+    }
+
     #[test]
     fn passwords_and_locales() {
         assert!(check_password_policy("short").is_err());

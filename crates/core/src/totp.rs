@@ -102,6 +102,13 @@ mod tests {
         assert_eq!(verify("!!", "123456", now, None), None);
     }
 
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_codes_and_secrets_never_panic(secret in "\\PC{0,64}", code in "\\PC{0,12}", t in 0i64..4_000_000_000) {
+            let _ = verify(&secret, &code, t, None);
+        }
+    }
+
     #[test]
     fn uri_is_escaped() {
         let uri = otpauth_uri("Rampart CERT", "a@b.tw", "ABC");

@@ -77,6 +77,15 @@ mod tests {
         assert_eq!(negotiate("en;q=0, zh"), Some("zh-TW"));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_header_yields_a_supported_language_or_none(header in "\\PC{0,200}") {
+            if let Some(lang) = negotiate(&header) {
+                proptest::prop_assert!(LANGUAGES.contains(&lang));
+            }
+        }
+    }
+
     #[test]
     fn catalogs_have_the_same_keys_and_no_empty_text() {
         let (en, zh) = (catalog("en"), catalog("zh-TW"));

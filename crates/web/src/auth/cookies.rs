@@ -29,6 +29,19 @@ mod tests {
     use super::*;
     use axum::http::HeaderValue;
 
+    proptest::proptest! {
+        #[test]
+        fn any_cookie_header_parses_without_panicking(raw in "[ -~]{0,300}", name in "[a-z_]{1,16}") {
+            let mut h = HeaderMap::new();
+            if let Ok(v) = HeaderValue::from_str(&raw) {
+                h.insert(header::COOKIE, v);
+            }
+            if let Some(value) = get(&h, &name) {
+                proptest::prop_assert!(!value.is_empty() && value.len() <= 256 && !value.contains(';'));
+            }
+        }
+    }
+
     #[test]
     fn parse_and_format() {
         let mut h = HeaderMap::new();
