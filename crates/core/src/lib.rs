@@ -4,9 +4,13 @@
 pub mod account;
 pub mod audit;
 pub mod credentials;
+pub mod deadlines;
 pub mod ids;
+pub mod incident;
+pub mod observables;
 pub mod org;
 pub mod policy;
+pub mod rsit;
 pub mod sectors;
 pub mod tlp;
 pub mod totp;
