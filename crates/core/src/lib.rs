@@ -10,6 +10,7 @@ pub mod incident;
 pub mod observables;
 pub mod org;
 pub mod policy;
+pub mod records;
 pub mod rsit;
 pub mod sectors;
 pub mod tlp;

@@ -194,6 +194,10 @@ macro_rules! impl_store {
                 $backend
             }
 
+            fn incidents(&self) -> &dyn $crate::IncidentStore {
+                self
+            }
+
             async fn ping(&self) -> $crate::Result<()> {
                 sqlx::query("SELECT 1").execute(self.reader()).await?;
                 Ok(())

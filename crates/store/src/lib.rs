@@ -5,11 +5,16 @@
 //! Every write method records an audit entry in the same transaction.
 
 mod common;
+mod incident_sql;
+mod incident_types;
+pub mod incidents;
 mod migrations;
 pub mod postgres;
 pub mod sqlite;
 mod types;
 
+pub use incident_types::*;
+pub use incidents::{next_cursor, IncidentStore};
 pub use types::*;
 
 use async_trait::async_trait;
@@ -45,6 +50,8 @@ pub enum StoreError {
 pub trait Store: Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
+    /// Reports, incidents and their evidence.
+    fn incidents(&self) -> &dyn IncidentStore;
     /// Whether the database answers (readiness).
     async fn ping(&self) -> Result<()>;
     /// Applies pending migrations; returns the names of those applied now.

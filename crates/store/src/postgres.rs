@@ -59,3 +59,9 @@ impl PgStore {
 }
 
 crate::common::impl_store!(PgStore, Postgres, "postgres");
+crate::incident_sql::impl_incident_store!(
+    PgStore,
+    Postgres,
+    fts = "search @@ plainto_tsquery('simple', {})",
+    fts_quote = |text: &str| text.to_string()
+);

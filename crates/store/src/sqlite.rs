@@ -104,3 +104,9 @@ pub async fn check_backup_file(path: &Path) -> Result<()> {
 }
 
 crate::common::impl_store!(SqliteStore, Sqlite, "sqlite");
+crate::incident_sql::impl_incident_store!(
+    SqliteStore,
+    Sqlite,
+    fts = "rowid IN (SELECT rowid FROM incidents_fts WHERE incidents_fts MATCH {})",
+    fts_quote = crate::incidents::fts5_query
+);

@@ -6,3 +6,4 @@ mod audit;
 mod backends;
 
 pub use backends::{for_each_backend, Backend};
+mod incidents;
