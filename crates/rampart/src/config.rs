@@ -21,6 +21,15 @@ pub struct Config {
     pub http: HttpConfig,
     pub auth: AuthConfig,
     pub ui: UiConfig,
+    pub intake: IntakeConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct IntakeConfig {
+    pub max_attachments: usize,
+    pub max_attachment_bytes: u64,
+    pub reports_per_hour: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -68,6 +77,11 @@ impl Default for Config {
                 login_rate_per_minute: web.login_rate_per_minute,
             },
             ui: UiConfig { default_locale: web.default_locale, time_zone: "Asia/Taipei".into() },
+            intake: IntakeConfig {
+                max_attachments: web.max_attachments,
+                max_attachment_bytes: web.max_attachment_bytes,
+                reports_per_hour: web.reports_per_hour,
+            },
         }
     }
 }
@@ -98,6 +112,9 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("RAMPART_LOGIN_RATE_PER_MINUTE", "auth.login_rate_per_minute"),
     ("RAMPART_DEFAULT_LOCALE", "ui.default_locale"),
     ("RAMPART_TIME_ZONE", "ui.time_zone"),
+    ("RAMPART_MAX_ATTACHMENTS", "intake.max_attachments"),
+    ("RAMPART_MAX_ATTACHMENT_BYTES", "intake.max_attachment_bytes"),
+    ("RAMPART_REPORTS_PER_HOUR", "intake.reports_per_hour"),
 ];
 
 impl Config {
@@ -140,6 +157,9 @@ impl Config {
         if self.http.max_body_bytes < 1024 {
             bail!("http.max_body_bytes must be at least 1024");
         }
+        if self.intake.max_attachments > 100 || self.intake.reports_per_hour < 1 {
+            bail!("intake.max_attachments must be at most 100 and intake.reports_per_hour positive");
+        }
         if self.auth.session_hours < 1
             || self.auth.login_max_failures < 1
             || self.auth.lockout_minutes < 1
@@ -174,6 +194,10 @@ impl Config {
             login_rate_per_minute: self.auth.login_rate_per_minute,
             default_locale: self.ui.default_locale.clone(),
             trust_forwarded_for: self.http.trust_forwarded_for,
+            data_dir: self.data_dir.clone(),
+            max_attachments: self.intake.max_attachments,
+            max_attachment_bytes: self.intake.max_attachment_bytes,
+            reports_per_hour: self.intake.reports_per_hour,
         }
     }
 
@@ -275,6 +299,13 @@ login_rate_per_minute = 20
 default_locale = "en"
 # Time zone times are shown in.                           (RAMPART_TIME_ZONE)
 time_zone = "Asia/Taipei"
+
+[intake]
+# Files per report on the report form, and the size of each.
+max_attachments = 10                                      # (RAMPART_MAX_ATTACHMENTS)
+max_attachment_bytes = 26214400                           # (RAMPART_MAX_ATTACHMENT_BYTES)
+# Reports accepted from one client address per hour on the public form.
+reports_per_hour = 20                                     # (RAMPART_REPORTS_PER_HOUR)
 "#;
 
 #[cfg(test)]

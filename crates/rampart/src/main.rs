@@ -134,7 +134,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         println!("  {}/setup?token={secret}", settings.public_url);
         println!("or create one here: rampart admin user add EMAIL --org \"{}\" --role admin --password-stdin", operator.name);
     }
-    let state = rampart_web::AppState::new(store, settings);
+    let state = rampart_web::AppState::new(store, settings, operator.id);
     if !config.http.metrics_listen.is_empty() {
         let metrics = tokio::net::TcpListener::bind(&config.http.metrics_listen)
             .await

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod evidence;
 pub mod i18n;
 pub mod metrics;
 pub mod problem;

@@ -18,6 +18,12 @@ pub struct WebSettings {
     pub default_locale: String,
     /// Trust `X-Forwarded-For` for the client address (only behind a reverse proxy).
     pub trust_forwarded_for: bool,
+    /// Where evidence files are kept (`<data_dir>/evidence`).
+    pub data_dir: std::path::PathBuf,
+    pub max_attachments: usize,
+    pub max_attachment_bytes: u64,
+    /// Reports accepted from one client address per hour on the public form.
+    pub reports_per_hour: u32,
 }
 
 impl Default for WebSettings {
@@ -33,6 +39,10 @@ impl Default for WebSettings {
             login_rate_per_minute: 20,
             default_locale: "en".into(),
             trust_forwarded_for: false,
+            data_dir: "./rampart-data".into(),
+            max_attachments: 10,
+            max_attachment_bytes: 25 * 1024 * 1024,
+            reports_per_hour: 20,
         }
     }
 }

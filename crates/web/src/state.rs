@@ -1,4 +1,5 @@
 use crate::auth::rate_limit::RateLimiter;
+use crate::evidence::EvidenceStore;
 use crate::metrics::Metrics;
 use crate::settings::WebSettings;
 use crate::SharedStore;
@@ -10,12 +11,25 @@ pub struct AppState {
     pub store: SharedStore,
     pub settings: Arc<WebSettings>,
     pub login_limiter: Arc<RateLimiter>,
+    pub report_limiter: Arc<RateLimiter>,
     pub metrics: Arc<Metrics>,
+    pub evidence: EvidenceStore,
+    /// The operator's own organisation: owner of incidents.
+    pub operator_org_id: uuid::Uuid,
 }
 
 impl AppState {
-    pub fn new(store: SharedStore, settings: WebSettings) -> Self {
+    pub fn new(store: SharedStore, settings: WebSettings, operator_org_id: uuid::Uuid) -> Self {
         let limiter = RateLimiter::per_minute(settings.login_rate_per_minute);
-        Self { store, settings: Arc::new(settings), login_limiter: Arc::new(limiter), metrics: Arc::new(Metrics::default()) }
+        let report_limiter = RateLimiter::new(settings.reports_per_hour, std::time::Duration::from_secs(3600));
+        Self {
+            store,
+            evidence: EvidenceStore::new(&settings.data_dir),
+            settings: Arc::new(settings),
+            login_limiter: Arc::new(limiter),
+            report_limiter: Arc::new(report_limiter),
+            metrics: Arc::new(Metrics::default()),
+            operator_org_id,
+        }
     }
 }

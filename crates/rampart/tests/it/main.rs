@@ -7,4 +7,5 @@ mod bad_input;
 mod cli;
 mod harness;
 mod http;
+mod incidents;
 mod ui;

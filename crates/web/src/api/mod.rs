@@ -3,11 +3,12 @@
 
 mod accounts;
 mod audit;
+mod incidents;
 mod orgs;
 
 use crate::problem::{ApiError, Problem};
 use crate::AppState;
-use axum::routing::{delete, get};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -21,13 +22,17 @@ use utoipa::{Modify, OpenApi};
         accounts::me, accounts::list_users, accounts::create_user, accounts::list_tokens, accounts::create_token, accounts::revoke_token,
         orgs::list_orgs, orgs::create_org, orgs::get_org, orgs::list_sectors,
         audit::audit_log,
+        incidents::create_reports, incidents::list_reports, incidents::get_report, incidents::triage_report,
+        incidents::create_incident, incidents::list_incidents, incidents::get_incident, incidents::update_incident, incidents::set_status,
+        incidents::set_milestone, incidents::deadlines, incidents::observables, incidents::timeline, incidents::add_note, incidents::related,
     ),
     components(schemas(Problem)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
     tags((name = "accounts", description = "The caller, users and API tokens"),
          (name = "organisations", description = "The operator, constituents, members, peers and vendors"),
-         (name = "audit", description = "The hash-chained audit log")),
+         (name = "audit", description = "The hash-chained audit log"),
+         (name = "incidents", description = "Reports, incidents, deadline clocks, observables")),
 )]
 pub struct ApiDoc;
 
@@ -56,6 +61,18 @@ pub fn router() -> Router<AppState> {
         .route("/organisations/{id}", get(orgs::get_org))
         .route("/sectors", get(orgs::list_sectors))
         .route("/audit", get(audit::audit_log))
+        .route("/reports", get(incidents::list_reports).post(incidents::create_reports))
+        .route("/reports/{id}", get(incidents::get_report))
+        .route("/reports/{id}/triage", post(incidents::triage_report))
+        .route("/incidents", get(incidents::list_incidents).post(incidents::create_incident))
+        .route("/incidents/{id}", get(incidents::get_incident).patch(incidents::update_incident))
+        .route("/incidents/{id}/status", post(incidents::set_status))
+        .route("/incidents/{id}/milestones/{name}", put(incidents::set_milestone))
+        .route("/incidents/{id}/deadlines", get(incidents::deadlines))
+        .route("/incidents/{id}/observables", get(incidents::observables))
+        .route("/incidents/{id}/timeline", get(incidents::timeline))
+        .route("/incidents/{id}/notes", post(incidents::add_note))
+        .route("/incidents/{id}/related", get(incidents::related))
         .fallback(|| async { ApiError::not_found("endpoint") })
 }
 

@@ -1,6 +1,7 @@
 //! What Rampart does, without HTTP: the logic behind handlers and CLI commands alike.
 
 pub mod accounts;
+pub mod incidents;
 pub mod orgs;
 
 use rampart_store::StoreError;
