@@ -2,6 +2,7 @@
 
 mod admin;
 mod config;
+mod mailgate;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -43,6 +44,13 @@ enum Command {
     },
     /// Print the OpenAPI 3.1 document of the REST API.
     Openapi,
+    /// Take one e-mail message on standard input, as an MTA pipe (like rt-mailgate).
+    /// Exit status: 0 delivered, 65 unusable input, 75 try again later.
+    Mailgate {
+        /// Queue the address belongs to (recorded with the message).
+        #[arg(long)]
+        queue: Option<String>,
+    },
     /// Administration from the command line.
     Admin {
         #[command(subcommand)]
@@ -94,6 +102,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             println!("{} migration(s) applied", applied.len());
         }
         Command::Serve { .. } => serve(config).await?,
+        Command::Mailgate { queue } => return Ok(mailgate::run(&config, queue.as_deref()).await),
         Command::Admin { command } => {
             let store = open_store(&config).await?;
             store.migrate().await?;
@@ -110,7 +119,7 @@ fn init_logging(filter: &str) {
     let _ = tracing_subscriber::registry().with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr)).with(targets).try_init();
 }
 
-async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+pub(crate) async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     let url = config.database_url();
     if url.starts_with("sqlite://") {
         std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating {}", config.data_dir.display()))?;

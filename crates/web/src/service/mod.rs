@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod incidents;
+pub mod mailgate;
 pub mod orgs;
 
 use rampart_store::StoreError;

@@ -1,0 +1,165 @@
+//! Mail intake: a message piped in by the MTA becomes a new report, or lands on the
+//! incident or report whose reference its subject carries. The raw message is kept
+//! as evidence first, so nothing is lost whatever happens after.
+
+use super::incidents::{submit_report, IncomingFile};
+use super::ServiceResult;
+use crate::evidence::{safe_filename, EvidenceStore};
+use chrono::Utc;
+use rampart_core::incident::RefKind;
+use rampart_core::records::{Channel, Incident, NewReport, Report, TimelineKind};
+use rampart_notify::intake::{self, IncomingMail};
+use rampart_store::{Actor, NewAttachment, NewTimelineEntry, Store};
+
+#[derive(Debug)]
+pub enum Delivered {
+    NewReport(Report),
+    Incident(Incident),
+    Report(Report),
+    /// Could not be parsed; kept raw as a quarantined report.
+    Quarantined(Report),
+}
+
+impl Delivered {
+    pub fn reference(&self) -> &str {
+        match self {
+            Delivered::NewReport(r) | Delivered::Report(r) | Delivered::Quarantined(r) => &r.reference,
+            Delivered::Incident(i) => &i.reference,
+        }
+    }
+}
+
+/// Where a reply goes: the first reference in the subject that exists.
+async fn target(store: &dyn Store, mail: &IncomingMail) -> ServiceResult<Option<Result<Incident, Report>>> {
+    for reference in &mail.references {
+        let text = reference.to_string();
+        match reference.kind {
+            RefKind::Incident => {
+                if let Some(i) = store.incidents().find_incident_by_reference(&text).await? {
+                    return Ok(Some(Ok(i)));
+                }
+            }
+            RefKind::Report => {
+                if let Some(r) = store.incidents().find_report_by_reference(&text).await? {
+                    return Ok(Some(match r.incident_id {
+                        Some(i) => store.incidents().get_incident(i).await?.map(Ok).unwrap_or(Err(r)),
+                        None => Err(r),
+                    }));
+                }
+            }
+        }
+    }
+    Ok(None)
+}
+
+pub async fn deliver(
+    store: &dyn Store,
+    evidence: &EvidenceStore,
+    raw: &[u8],
+    queue: Option<&str>,
+    max_attachment_bytes: u64,
+) -> ServiceResult<Delivered> {
+    let actor = Actor::System;
+    let raw_file = IncomingFile {
+        stored: evidence.put(raw, u64::MAX).await.map_err(|e| super::ServiceError::Invalid(e.to_string()))?,
+        filename: "message.eml".into(),
+        content_type: "message/rfc822".into(),
+    };
+    let queue_note = queue.map(|q| format!(" (queue {q})")).unwrap_or_default();
+    let mail = match intake::parse(raw) {
+        Ok(mail) => mail,
+        Err(why) => {
+            let report = NewReport {
+                channel: Some(Channel::Mail),
+                quarantined: true,
+                title: format!("Quarantined message{queue_note}"),
+                description: format!("The message could not be read ({why:?}); it is kept unchanged as message.eml."),
+                ..Default::default()
+            };
+            let (report, _) = submit_report(store, &actor, report, &[raw_file], false).await?;
+            return Ok(Delivered::Quarantined(report));
+        }
+    };
+    let mut files = vec![raw_file];
+    for a in &mail.attachments {
+        if a.bytes.len() as u64 > max_attachment_bytes {
+            // Still inside message.eml; not split out.
+            continue;
+        }
+        let stored = evidence.put(&a.bytes, max_attachment_bytes).await.map_err(|e| super::ServiceError::Invalid(e.to_string()))?;
+        files.push(IncomingFile { stored, filename: safe_filename(&a.filename), content_type: a.content_type.chars().take(100).collect() });
+    }
+    let mut text = mail.text.clone();
+    if mail.encrypted {
+        text.push_str("\n\n[The message is OpenPGP-encrypted; it is kept as message.eml.]");
+    }
+    let from = match (&mail.from_name, &mail.from_address) {
+        (Some(n), Some(a)) => format!("{n} <{a}>"),
+        (None, Some(a)) => a.clone(),
+        (Some(n), None) => n.clone(),
+        (None, None) => "unknown sender".into(),
+    };
+    match target(store, &mail).await? {
+        Some(found) => {
+            let (incident_id, report_id) = match &found {
+                Ok(i) => (Some(i.id), None),
+                Err(r) => (None, Some(r.id)),
+            };
+            let body = format!(
+                "From: {from}\nSubject: {}{queue_note}\n\n{}",
+                mail.subject,
+                truncate(&text, rampart_core::records::MAX_TEXT_BYTES - 1024)
+            );
+            let entry =
+                NewTimelineEntry { kind: TimelineKind::MailIn, event_at: Utc::now(), actor: from.chars().take(300).collect(), body };
+            store.incidents().add_timeline(&actor, incident_id, report_id, entry).await?;
+            for f in &files {
+                let new = NewAttachment {
+                    sha256: f.stored.sha256.clone(),
+                    size: f.stored.size as i64,
+                    filename: f.filename.clone(),
+                    content_type: f.content_type.clone(),
+                    report_id,
+                    incident_id,
+                };
+                store.incidents().add_attachment(&actor, new).await?;
+            }
+            Ok(match found {
+                Ok(incident) => {
+                    store.incidents().add_incident_observables(incident.id, &rampart_core::observables::extract(&text)).await?;
+                    Delivered::Incident(incident)
+                }
+                Err(report) => Delivered::Report(report),
+            })
+        }
+        None => {
+            let email = mail.from_address.as_deref().and_then(|a| rampart_core::account::normalise_email(a).ok());
+            let description = if text.trim().is_empty() {
+                "(The message has no text; see its attachments.)".to_string()
+            } else {
+                truncate(&text, rampart_core::records::MAX_TEXT_BYTES).to_string()
+            };
+            let report = NewReport {
+                channel: Some(Channel::Mail),
+                reporter_name: mail.from_name.clone(),
+                reporter_email: email,
+                title: if mail.subject.trim().is_empty() { String::new() } else { format!("{}{queue_note}", mail.subject) },
+                description,
+                ..Default::default()
+            };
+            let (report, _) = submit_report(store, &actor, report, &files, false).await?;
+            Ok(Delivered::NewReport(report))
+        }
+    }
+}
+
+fn truncate(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
