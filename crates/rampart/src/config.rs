@@ -198,6 +198,7 @@ impl Config {
             max_attachments: self.intake.max_attachments,
             max_attachment_bytes: self.intake.max_attachment_bytes,
             reports_per_hour: self.intake.reports_per_hour,
+            time_zone: self.ui.time_zone.clone(),
         }
     }
 

@@ -13,6 +13,7 @@ pub mod service;
 pub mod settings;
 mod state;
 mod static_files;
+pub mod time;
 pub mod ui;
 
 pub use settings::WebSettings;
@@ -28,12 +29,14 @@ use tokio::net::TcpListener;
 /// The whole application.
 pub fn router(state: AppState) -> Router {
     let max_body = state.settings.max_body_bytes;
+    let settings = &state.settings;
+    let report_limit = (settings.max_attachments as u64 * settings.max_attachment_bytes + 1024 * 1024).min(usize::MAX as u64) as usize;
     Router::new()
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
         .route("/metrics", get(metrics::staff_endpoint))
         .nest("/api/v1", api::router())
-        .merge(ui::router())
+        .merge(ui::router(report_limit))
         .merge(static_files::router())
         .fallback(ui::not_found)
         .layer(DefaultBodyLimit::max(max_body))

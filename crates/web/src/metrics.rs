@@ -17,6 +17,8 @@ pub struct Metrics {
     pub logins_succeeded: AtomicU64,
     pub logins_failed: AtomicU64,
     pub logins_rate_limited: AtomicU64,
+    /// Report-form submissions caught by the honeypot field.
+    pub reports_trapped: AtomicU64,
 }
 
 impl Metrics {
@@ -32,6 +34,11 @@ impl Metrics {
         {
             let _ = writeln!(out, "rampart_logins_total{{outcome=\"{outcome}\"}} {}", count.load(Ordering::Relaxed));
         }
+        let _ = writeln!(
+            out,
+            "# HELP rampart_reports_trapped_total Report-form posts caught by the honeypot.\n# TYPE rampart_reports_trapped_total counter"
+        );
+        let _ = writeln!(out, "rampart_reports_trapped_total {}", self.reports_trapped.load(Ordering::Relaxed));
         let _ = writeln!(out, "# HELP rampart_info Build and storage information.\n# TYPE rampart_info gauge");
         let _ = writeln!(out, "rampart_info{{version=\"{}\",database=\"{backend}\"}} 1", env!("CARGO_PKG_VERSION"));
         out

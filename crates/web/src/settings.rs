@@ -24,6 +24,8 @@ pub struct WebSettings {
     pub max_attachment_bytes: u64,
     /// Reports accepted from one client address per hour on the public form.
     pub reports_per_hour: u32,
+    /// Times are shown in this zone (`Asia/Taipei`, `UTC` or `+08:00`).
+    pub time_zone: String,
 }
 
 impl Default for WebSettings {
@@ -43,6 +45,7 @@ impl Default for WebSettings {
             max_attachments: 10,
             max_attachment_bytes: 25 * 1024 * 1024,
             reports_per_hour: 20,
+            time_zone: "Asia/Taipei".into(),
         }
     }
 }

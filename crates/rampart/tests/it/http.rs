@@ -166,3 +166,13 @@ pub fn element_text(html: &str, id: &str) -> Option<String> {
     let close = open_end + html[open_end..].find('<')?;
     Some(html[open_end..close].trim().to_string())
 }
+
+/// An attribute of the element with this id.
+pub fn attribute(html: &str, id: &str, attr: &str) -> Option<String> {
+    let at = html.find(&format!("id=\"{id}\""))?;
+    let start = html[..at].rfind('<')?;
+    let end = at + html[at..].find('>')?;
+    let tag = &html[start..end];
+    let v = tag.find(&format!(" {attr}=\""))? + attr.len() + 3;
+    Some(tag[v..v + tag[v..].find('"')?].to_string())
+}

@@ -8,4 +8,6 @@ mod cli;
 mod harness;
 mod http;
 mod incidents;
+mod mailgate;
+mod report_form;
 mod ui;

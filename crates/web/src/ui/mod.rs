@@ -3,8 +3,11 @@
 
 mod account;
 mod admin;
+mod handling;
+mod incident_pages;
 mod login;
 mod pages;
+mod report_form;
 
 pub use pages::PageCtx;
 
@@ -25,7 +28,9 @@ pub const ANON_CSRF_COOKIE: &str = "rampart_csrf";
 pub const LANG_COOKIE: &str = "rampart_lang";
 pub const FLASH_COOKIE: &str = "rampart_flash";
 
-pub fn router() -> Router<AppState> {
+/// `report_body_limit`: the report form carries attachments, so it may be larger
+/// than other requests.
+pub fn router(report_body_limit: usize) -> Router<AppState> {
     Router::new()
         .route("/", get(account::home))
         .route("/login", get(login::login_page).post(login::login_submit))
@@ -37,6 +42,14 @@ pub fn router() -> Router<AppState> {
         .route("/account/language", post(account::language_submit))
         .route("/admin/orgs", get(admin::orgs_page).post(admin::orgs_submit))
         .route("/admin/users", get(admin::users_page).post(admin::users_submit))
+        .route("/report", get(report_form::form).post(report_form::submit).layer(axum::extract::DefaultBodyLimit::max(report_body_limit)))
+        .route("/report/status/{secret}", get(report_form::status))
+        .route("/queue", get(handling::queue))
+        .route("/reports/{id}", get(handling::report))
+        .route("/reports/{id}/triage", post(handling::triage))
+        .route("/incidents/{id}", get(handling::incident))
+        .route("/incidents/{id}/{action}", post(handling::act))
+        .route("/attachments/{id}", get(handling::attachment))
         .layer(axum::middleware::from_fn(expire_flash))
 }
 

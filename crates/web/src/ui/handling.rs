@@ -1,0 +1,454 @@
+//! The analyst's pages: the queue, a report with its triage form, the incident page
+//! with its clocks and actions, and evidence downloads.
+
+use super::incident_pages::*;
+use super::pages::Opt;
+use super::{error_page, redirect_with_flash, render_page, require_complete, session_csrf_ok, PageCtx, UiForm};
+use crate::auth::Principal;
+use crate::service::incidents::{self as svc};
+use crate::time::display;
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use rampart_core::deadlines::DeadlineState;
+use rampart_core::incident::{IncidentStatus, Lifecycle, ReportStatus, Severity};
+use rampart_core::records::{Attachment, IncidentFields, TimelineKind};
+use rampart_store::{Actor, IncidentFilter, NewTimelineEntry, ReportFilter, Session, Triage};
+use serde::Deserialize;
+use uuid::Uuid;
+
+/// A complete staff session, or the page to show instead.
+async fn staff_session(state: &AppState, headers: &HeaderMap) -> Result<(Session, Principal), Response> {
+    let (session, principal) = require_complete(state, headers).await?;
+    if !principal.user.is_staff() {
+        return Err(error_page(state, headers, Some(&principal), StatusCode::FORBIDDEN, "error.forbidden"));
+    }
+    Ok((session, principal))
+}
+
+fn failure(state: &AppState, headers: &HeaderMap, principal: &Principal, e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "incident page failed");
+    error_page(state, headers, Some(principal), StatusCode::INTERNAL_SERVER_ERROR, "error.internal")
+}
+
+fn level_opts(page: &PageCtx) -> Vec<Opt> {
+    (1..=4).map(|l| Opt { value: l.to_string(), label: page.t(&format!("level.{l}")).to_string() }).collect()
+}
+
+fn severity_opts(page: &PageCtx) -> Vec<Opt> {
+    Severity::ALL.iter().map(|s| Opt { value: s.to_string(), label: page.t(&format!("severity.{s}")).to_string() }).collect()
+}
+
+fn attachment_rows(attachments: &[Attachment]) -> Vec<AttachmentRow> {
+    attachments
+        .iter()
+        .map(|a| AttachmentRow { id: a.id.to_string(), filename: a.filename.clone(), size: human_size(a.size), sha256: a.sha256.clone() })
+        .collect()
+}
+
+fn human_size(bytes: i64) -> String {
+    match bytes {
+        b if b < 1024 => format!("{b} B"),
+        b if b < 1024 * 1024 => format!("{:.1} KiB", b as f64 / 1024.0),
+        b => format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0)),
+    }
+}
+
+pub async fn queue(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let (session, principal) = match staff_session(&state, &headers).await {
+        Ok(ok) => ok,
+        Err(page) => return page,
+    };
+    let page = PageCtx::for_user(&state, &headers, &session, &principal, "title.queue", true);
+    let store = state.store.incidents();
+    let zone = &state.settings.time_zone;
+    let reports = match store.list_reports(&ReportFilter { status: Some(ReportStatus::New), limit: 100, ..Default::default() }).await {
+        Ok(r) => r,
+        Err(e) => return failure(&state, &headers, &principal, e),
+    };
+    let report_rows = reports
+        .iter()
+        .map(|r| ReportRow {
+            id: r.id.to_string(),
+            reference: r.reference.clone(),
+            title: r.title.clone(),
+            channel_label: page.t(&format!("channel.{}", r.channel)).to_string(),
+            status_label: page.t(&format!("report_status.{}", r.status)).to_string(),
+            received_at: display(r.created_at, zone),
+            quarantined: r.quarantined,
+        })
+        .collect();
+    let incidents = match store.list_incidents(&IncidentFilter { limit: 200, ..Default::default() }).await {
+        Ok(i) => i,
+        Err(e) => return failure(&state, &headers, &principal, e),
+    };
+    let mut rows = Vec::new();
+    for incident in incidents.into_iter().filter(|i| i.status != IncidentStatus::Closed) {
+        let deadlines = svc::deadlines_of(&*state.store, &incident).await.unwrap_or_default();
+        let open: Vec<_> = deadlines.iter().filter(|d| matches!(d.state, DeadlineState::Due | DeadlineState::Overdue)).collect();
+        let next = open.iter().filter_map(|d| d.due_at).min();
+        rows.push(IncidentRow {
+            id: incident.id.to_string(),
+            reference: incident.reference.clone(),
+            title: incident.title.clone(),
+            status: incident.status.to_string(),
+            status_label: page.t(&format!("incident_status.{}", incident.status)).to_string(),
+            severity: incident.severity.to_string(),
+            severity_label: page.t(&format!("severity.{}", incident.severity)).to_string(),
+            level: incident.tw_level.map(|l| l.get().to_string()).unwrap_or_default(),
+            next_due: next.map(|d| d.to_rfc3339()).unwrap_or_default(),
+            overdue: open.iter().any(|d| d.state == DeadlineState::Overdue),
+        });
+    }
+    // Overdue clocks first, then the nearest deadline, then the rest.
+    rows.sort_by(|a, b| {
+        b.overdue.cmp(&a.overdue).then_with(|| (a.next_due.is_empty(), &a.next_due).cmp(&(b.next_due.is_empty(), &b.next_due)))
+    });
+    render_page(StatusCode::OK, &QueuePage { page, reports: report_rows, incidents: rows }, None)
+}
+
+pub async fn report(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<Uuid>) -> Response {
+    let (session, principal) = match staff_session(&state, &headers).await {
+        Ok(ok) => ok,
+        Err(page) => return page,
+    };
+    let store = state.store.incidents();
+    let report = match store.get_report(id).await {
+        Ok(Some(r)) => r,
+        Ok(None) => return error_page(&state, &headers, Some(&principal), StatusCode::NOT_FOUND, "error.report_not_found"),
+        Err(e) => return failure(&state, &headers, &principal, e),
+    };
+    let (observables, attachments, open) = match (
+        store.report_observables(id).await,
+        store.attachments_of(Some(id), None).await,
+        store.list_incidents(&IncidentFilter { limit: 200, ..Default::default() }).await,
+    ) {
+        (Ok(o), Ok(a), Ok(i)) => (o, a, i),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return failure(&state, &headers, &principal, e),
+    };
+    for a in &attachments {
+        let _ = store.record_custody(&Actor::User(principal.user.id), a.id, "listed", "shown on the report page").await;
+    }
+    let page = PageCtx::for_user(&state, &headers, &session, &principal, "title.report_view", true);
+    let rsit = rampart_core::rsit::classes()
+        .iter()
+        .flat_map(|c| {
+            c.types
+                .iter()
+                .map(move |t| Opt { value: format!("{}/{}", c.value, t.value), label: format!("{} / {}", c.expanded, t.expanded) })
+        })
+        .collect();
+    let reporter = [report.reporter_name.clone(), report.reporter_email.clone(), report.reporter_org.clone()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" · ");
+    let view = ReportPage {
+        id: report.id.to_string(),
+        reference: report.reference.clone(),
+        title: report.title.clone(),
+        description: report.description.clone(),
+        status_label: page.t(&format!("report_status.{}", report.status)).to_string(),
+        channel_label: page.t(&format!("channel.{}", report.channel)).to_string(),
+        reporter: if reporter.is_empty() { page.t("report.anonymous").to_string() } else { reporter },
+        received_at: display(report.created_at, &state.settings.time_zone),
+        affected: report.affected.clone(),
+        observables: observables.iter().map(|o| format!("{}: {}", o.kind, o.value)).collect(),
+        attachments: attachment_rows(&attachments),
+        can_triage: report.status.can_move_to(ReportStatus::Linked),
+        incident_id: report.incident_id.map(|i| i.to_string()).unwrap_or_default(),
+        rsit,
+        levels: level_opts(&page),
+        severities: severity_opts(&page),
+        incidents: open
+            .iter()
+            .filter(|i| i.status != IncidentStatus::Closed)
+            .map(|i| Opt { value: i.id.to_string(), label: format!("{} {}", i.reference, i.title) })
+            .collect(),
+        page,
+    };
+    render_page(StatusCode::OK, &view, None)
+}
+
+#[derive(Deserialize)]
+pub struct TriageForm {
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    rsit: String,
+    #[serde(default)]
+    tw_level: String,
+    #[serde(default)]
+    severity: String,
+    #[serde(default)]
+    incident_id: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn triage(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<Uuid>, UiForm(form): UiForm<TriageForm>) -> Response {
+    let (session, principal) = match staff_session(&state, &headers).await {
+        Ok(ok) => ok,
+        Err(page) => return page,
+    };
+    let back = format!("/reports/{id}");
+    if !session_csrf_ok(&session, &form.csrf) {
+        return redirect_with_flash(&state, &back, "error", "flash.csrf");
+    }
+    let triage = match form.action.as_str() {
+        "reject" => Triage::Reject,
+        "accept" => Triage::Accept,
+        "link" => match form.incident_id.parse() {
+            Ok(incident) => Triage::Link(incident),
+            Err(_) => return redirect_with_flash(&state, &back, "error", "flash.invalid_input"),
+        },
+        "promote" => {
+            let (rsit_class, rsit_type) = match form.rsit.split_once('/') {
+                Some((c, t)) => (Some(c.to_string()), Some(t.to_string())),
+                None => (None, None),
+            };
+            Triage::Promote(IncidentFields {
+                rsit_class,
+                rsit_type,
+                tw_level: form.tw_level.parse().ok(),
+                severity: form.severity.parse().ok(),
+                ..Default::default()
+            })
+        }
+        _ => return redirect_with_flash(&state, &back, "error", "flash.invalid_input"),
+    };
+    match state.store.incidents().triage_report(&Actor::User(principal.user.id), id, triage).await {
+        Ok((_, Some(incident))) => redirect_with_flash(&state, &format!("/incidents/{}", incident.id), "ok", "flash.triaged"),
+        Ok((_, None)) => redirect_with_flash(&state, "/queue", "ok", "flash.triaged"),
+        Err(rampart_store::StoreError::Invalid(_)) => redirect_with_flash(&state, &back, "error", "flash.transition_invalid"),
+        Err(e) => failure(&state, &headers, &principal, e),
+    }
+}
+
+pub async fn incident(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<Uuid>) -> Response {
+    let (session, principal) = match staff_session(&state, &headers).await {
+        Ok(ok) => ok,
+        Err(page) => return page,
+    };
+    let store = &*state.store;
+    let incident = match svc::readable_incident(store, &principal.policy_caller(), state.operator_org_id, id).await {
+        Ok(Some(i)) => i,
+        Ok(None) => return error_page(&state, &headers, Some(&principal), StatusCode::NOT_FOUND, "error.not_found"),
+        Err(e) => return failure(&state, &headers, &principal, e),
+    };
+    let detail = match svc::detail(store, incident).await {
+        Ok(d) => d,
+        Err(e) => return failure(&state, &headers, &principal, e),
+    };
+    let timeline = store.incidents().incident_timeline(id).await.unwrap_or_default();
+    let attachments = store.incidents().attachments_of(None, Some(id)).await.unwrap_or_default();
+    let mut related = Vec::new();
+    for (other, via) in store.incidents().related_incidents(id, 50).await.unwrap_or_default() {
+        if let Ok(Some(o)) = svc::readable_incident(store, &principal.policy_caller(), state.operator_org_id, other).await {
+            related.push(RelatedRow { id: o.id.to_string(), reference: o.reference, via: via.value });
+        }
+    }
+    let org_name = match detail.incident.org_id {
+        Some(org) => store.get_org(org).await.ok().flatten().map(|o| o.name).unwrap_or_default(),
+        None => String::new(),
+    };
+    let zone = &state.settings.time_zone;
+    // Audit-style actors (`user:<id>`) are shown as the user's e-mail address.
+    let mut actor_names = std::collections::HashMap::new();
+    for t in &timeline {
+        if let Some(id) = t.actor.strip_prefix("user:").and_then(|id| id.parse::<Uuid>().ok()) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = actor_names.entry(t.actor.clone()) {
+                if let Ok(Some(user)) = store.get_user(id).await {
+                    slot.insert(user.email);
+                }
+            }
+        }
+    }
+    let page = PageCtx::for_user(&state, &headers, &session, &principal, "title.incident", true);
+    let i = &detail.incident;
+    let deadlines = detail
+        .deadlines
+        .iter()
+        .map(|d| DeadlineRow {
+            regime_label: page.t(&format!("regime.{}", d.regime)).to_string(),
+            obligation_label: page.t(&format!("obligation.{}", d.obligation)).to_string(),
+            legal: d.legal,
+            due_at: d.due_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+            due_display: d.due_at.map(|t| display(t, zone)).unwrap_or_default(),
+            met_display: d.met_at.map(|t| display(t, zone)).unwrap_or_default(),
+            state: d.state.to_string(),
+            state_label: page.t(&format!("deadline_state.{}", d.state)).to_string(),
+        })
+        .collect();
+    let view = IncidentPage {
+        id: i.id.to_string(),
+        reference: i.reference.clone(),
+        title: i.title.clone(),
+        description: i.description.clone(),
+        status: i.status.to_string(),
+        status_label: page.t(&format!("incident_status.{}", i.status)).to_string(),
+        severity_label: page.t(&format!("severity.{}", i.severity)).to_string(),
+        tlp: i.tlp.to_string(),
+        level: i.tw_level.map(|l| l.get().to_string()).unwrap_or_default(),
+        rsit_label: match (&i.rsit_class, &i.rsit_type) {
+            (Some(c), Some(t)) => rampart_core::rsit::machine_tag(c, t),
+            _ => String::new(),
+        },
+        org_name,
+        deadlines,
+        observables: detail.observables.iter().map(|o| ObservableRow { kind: o.kind.to_string(), value: o.value.clone() }).collect(),
+        related,
+        timeline: timeline
+            .iter()
+            .map(|t| TimelineRow {
+                at: display(t.event_at, zone),
+                recorded_at: display(t.recorded_at, zone),
+                kind: t.kind.to_string(),
+                kind_label: page.t(&format!("timeline.{}", t.kind)).to_string(),
+                actor: actor_names.get(&t.actor).cloned().unwrap_or_else(|| t.actor.clone()),
+                body: t.body.clone(),
+            })
+            .collect(),
+        attachments: attachment_rows(&attachments),
+        next_statuses: IncidentStatus::ALL
+            .iter()
+            .filter(|s| i.status.can_move_to(**s))
+            .map(|s| Opt { value: s.to_string(), label: page.t(&format!("incident_status.{s}")).to_string() })
+            .collect(),
+        levels: level_opts(&page),
+        severities: severity_opts(&page),
+        milestones: svc::recordable_milestones()
+            .into_iter()
+            .map(|m| Opt { label: page.t(&format!("milestone.{m}")).to_string(), value: m })
+            .collect(),
+        page,
+    };
+    render_page(StatusCode::OK, &view, None)
+}
+
+#[derive(Deserialize)]
+pub struct ActionForm {
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    tw_level: String,
+    #[serde(default)]
+    severity: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    at: String,
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /incidents/{id}/{status|classify|milestone|note}`.
+pub async fn act(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((id, what)): Path<(Uuid, String)>,
+    UiForm(form): UiForm<ActionForm>,
+) -> Response {
+    let (session, principal) = match staff_session(&state, &headers).await {
+        Ok(ok) => ok,
+        Err(page) => return page,
+    };
+    let back = format!("/incidents/{id}");
+    if !session_csrf_ok(&session, &form.csrf) {
+        return redirect_with_flash(&state, &back, "error", "flash.csrf");
+    }
+    if svc::writable_incident(&*state.store, &principal.policy_caller(), state.operator_org_id, id).await.is_err() {
+        return error_page(&state, &headers, Some(&principal), StatusCode::FORBIDDEN, "error.forbidden");
+    }
+    let store = state.store.incidents();
+    let actor = Actor::User(principal.user.id);
+    let outcome = match what.as_str() {
+        "status" => match form.status.parse::<IncidentStatus>() {
+            Ok(status) => store.set_incident_status(&actor, id, status).await.map(|_| "flash.status_changed"),
+            Err(_) => return redirect_with_flash(&state, &back, "error", "flash.invalid_input"),
+        },
+        "classify" => {
+            let fields =
+                IncidentFields { tw_level: form.tw_level.parse().ok(), severity: form.severity.parse().ok(), ..Default::default() };
+            store.update_incident(&actor, id, fields).await.map(|_| "flash.classified")
+        }
+        "milestone" => {
+            let at =
+                super::report_form::parse_local_time(&form.at, crate::time::offset(&state.settings.time_zone)).unwrap_or_else(Utc::now);
+            if !svc::recordable_milestones().contains(&form.name) || at > Utc::now() + chrono::Duration::minutes(5) {
+                return redirect_with_flash(&state, &back, "error", "flash.invalid_input");
+            }
+            store.set_milestone(&actor, id, &form.name, at).await.map(|_| "flash.milestone_saved")
+        }
+        "note" => {
+            let body = form.body.trim();
+            if body.is_empty() || body.len() > rampart_core::records::MAX_TEXT_BYTES {
+                return redirect_with_flash(&state, &back, "error", "flash.invalid_input");
+            }
+            let entry = NewTimelineEntry {
+                kind: TimelineKind::Note,
+                event_at: Utc::now(),
+                actor: principal.user.email.clone(),
+                body: body.to_string(),
+            };
+            match store.add_timeline(&actor, Some(id), None, entry).await {
+                Ok(_) => store.add_incident_observables(id, &rampart_core::observables::extract(body)).await.map(|_| "flash.note_added"),
+                Err(e) => Err(e),
+            }
+        }
+        _ => return error_page(&state, &headers, Some(&principal), StatusCode::NOT_FOUND, "error.not_found"),
+    };
+    match outcome {
+        Ok(key) => redirect_with_flash(&state, &back, "ok", key),
+        Err(rampart_store::StoreError::Invalid(_)) => redirect_with_flash(&state, &back, "error", "flash.transition_invalid"),
+        Err(e) => failure(&state, &headers, &principal, e),
+    }
+}
+
+/// Evidence is always a download, never rendered: no type sniffing, no inline.
+pub async fn attachment(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<Uuid>) -> Response {
+    let (_, principal) = match require_complete(&state, &headers).await {
+        Ok(ok) => ok,
+        Err(page) => return page,
+    };
+    let store = &*state.store;
+    let attachment = match svc::readable_attachment(store, &principal.policy_caller(), state.operator_org_id, id).await {
+        Ok(Some(a)) => a,
+        Ok(None) => return error_page(&state, &headers, Some(&principal), StatusCode::NOT_FOUND, "error.not_found"),
+        Err(e) => return failure(&state, &headers, &principal, e),
+    };
+    let Some(path) = state.evidence.path_of(&attachment.sha256) else {
+        return failure(&state, &headers, &principal, "bad digest");
+    };
+    let bytes = match tokio::fs::read(&path).await {
+        Ok(b) => b,
+        Err(e) => return failure(&state, &headers, &principal, e),
+    };
+    if let Err(e) = store
+        .incidents()
+        .record_custody(&Actor::User(principal.user.id), id, "exported", &format!("downloaded by {}", principal.user.email))
+        .await
+    {
+        return failure(&state, &headers, &principal, e);
+    }
+    let ascii: String = attachment.filename.chars().map(|c| if c.is_ascii_alphanumeric() || ".-_".contains(c) { c } else { '_' }).collect();
+    let encoded: String = attachment
+        .filename
+        .bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b".-_".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect();
+    let disposition = format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}");
+    (
+        [
+            (header::CONTENT_TYPE, "application/octet-stream".to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::HeaderName::from_static("x-evidence-sha256"), attachment.sha256.clone()),
+        ],
+        bytes,
+    )
+        .into_response()
+}
