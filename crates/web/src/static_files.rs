@@ -1,4 +1,4 @@
-//! The stylesheet and htmx, compiled into the binary.
+//! The stylesheet, htmx and Rampart's one small script, compiled into the binary.
 
 use crate::AppState;
 use axum::http::header;
@@ -8,11 +8,13 @@ use axum::Router;
 
 const CSS: &str = include_str!("../static/rampart.css");
 const HTMX: &str = include_str!("../static/htmx.min.js");
+const SCRIPT: &str = include_str!("../static/rampart.js");
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/static/rampart.css", get(|| async { asset("text/css; charset=utf-8", CSS) }))
         .route("/static/htmx.min.js", get(|| async { asset("text/javascript; charset=utf-8", HTMX) }))
+        .route("/static/rampart.js", get(|| async { asset("text/javascript; charset=utf-8", SCRIPT) }))
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {

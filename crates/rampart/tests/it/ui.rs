@@ -240,6 +240,7 @@ fn pages_carry_security_headers_and_static_assets_are_served() {
     assert!(!login.text().contains("style=\""), "no inline styles (the CSP forbids them)");
     assert_eq!(browser.get("/static/rampart.css").status, 200);
     assert_eq!(browser.get("/static/htmx.min.js").status, 200);
+    assert_eq!(browser.get("/static/rampart.js").status, 200);
     let missing = browser.get("/no/such/page");
     assert_eq!(missing.status, 404);
     assert!(missing.text().contains("<html"));
