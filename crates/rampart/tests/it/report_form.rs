@@ -118,8 +118,10 @@ fn the_form_refuses_robots_forgeries_and_oversized_uploads() {
     assert_eq!(too_big.status, 413);
     let many = post_report(&mut browser, &[("description", "many files")], &[("a", b"1"), ("b", b"2"), ("c", b"3")]);
     assert_eq!(many.status, 413);
-    let empty = post_report(&mut browser, &[("description", "   ")], &[]);
+    let empty = post_report(&mut browser, &[("description", "   "), ("title", "Keep what I typed"), ("affected", "198.51.100.9")], &[]);
     assert_eq!(empty.status, 422, "a report needs a description");
+    let again = empty.text();
+    assert!(again.contains("value=\"Keep what I typed\"") && again.contains("198.51.100.9"), "the refused form keeps the reporter's text");
     let body = multipart(&[("description", "forged"), ("csrf", "forged")], &[]);
     let forged = browser.request("POST", "/report", &[("Content-Type", &format!("multipart/form-data; boundary={BOUNDARY}"))], &body);
     assert_eq!(forged.status, 403);

@@ -18,6 +18,23 @@ pub struct ReportFormPage {
     pub constituent: bool,
     pub levels: Vec<Opt>,
     pub impacts: Vec<Opt>,
+    /// What the reporter typed, shown again when a submission is refused.
+    pub values: ReportFormValues,
+}
+
+/// The text fields of the report form.
+#[derive(Debug, Clone, Default)]
+pub struct ReportFormValues {
+    pub title: String,
+    pub description: String,
+    pub started_at: String,
+    pub noticed_at: String,
+    pub affected: String,
+    pub category: String,
+    pub reporter_name: String,
+    pub reporter_email: String,
+    pub reporter_org: String,
+    pub ci_services: String,
 }
 
 #[derive(Template)]

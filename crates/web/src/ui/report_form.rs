@@ -1,7 +1,7 @@
 //! The report form, for the public and for signed-in constituents, and the
 //! reporter's status page. Works without JavaScript.
 
-use super::incident_pages::{ReportFormPage, ReportReceivedPage, ReportStatusPage};
+use super::incident_pages::{ReportFormPage, ReportFormValues, ReportReceivedPage, ReportStatusPage};
 use super::pages::Opt;
 use super::{anonymous_csrf, anonymous_csrf_ok, error_page, language, render_page, session_csrf_ok, stage, take_flash, PageCtx, Stage};
 use crate::auth::{client_ip, PeerAddr, Principal};
@@ -35,6 +35,7 @@ fn form_page(
     headers: &HeaderMap,
     signed_in: Option<&(Session, Principal)>,
     flash_key: Option<&str>,
+    values: ReportFormValues,
 ) -> (ReportFormPage, Option<(axum::http::HeaderName, String)>) {
     let principal = signed_in.map(|(_, p)| p);
     let lang = language(state, headers, principal);
@@ -59,18 +60,28 @@ fn form_page(
         constituent: principal.is_some_and(|p| !p.user.is_staff()),
         levels,
         impacts,
+        values,
     };
     (form, cookie)
 }
 
 pub async fn form(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let signed_in = constituent(&state, &headers).await;
-    let (page, cookie) = form_page(&state, &headers, signed_in.as_ref(), None);
+    let (page, cookie) = form_page(&state, &headers, signed_in.as_ref(), None, ReportFormValues::default());
     render_page(StatusCode::OK, &page, cookie)
 }
 
-fn refuse(state: &AppState, headers: &HeaderMap, signed_in: Option<&(Session, Principal)>, status: StatusCode, key: &str) -> Response {
-    let (page, cookie) = form_page(state, headers, signed_in, Some(key));
+/// Shows the form again with what the reporter typed, so a refusal loses no text
+/// (files must be chosen again: browsers do not allow setting them).
+fn refuse(
+    state: &AppState,
+    headers: &HeaderMap,
+    signed_in: Option<&(Session, Principal)>,
+    status: StatusCode,
+    key: &str,
+    values: ReportFormValues,
+) -> Response {
+    let (page, cookie) = form_page(state, headers, signed_in, Some(key), values);
     render_page(status, &page, cookie)
 }
 
@@ -94,6 +105,21 @@ struct Received {
 impl Received {
     fn field(&self, name: &str) -> String {
         self.fields.get(name).cloned().unwrap_or_default()
+    }
+
+    fn values(&self) -> ReportFormValues {
+        ReportFormValues {
+            title: self.field("title"),
+            description: self.field("description"),
+            started_at: self.field("started_at"),
+            noticed_at: self.field("noticed_at"),
+            affected: self.field("affected"),
+            category: self.field("category"),
+            reporter_name: self.field("reporter_name"),
+            reporter_email: self.field("reporter_email"),
+            reporter_org: self.field("reporter_org"),
+            ci_services: self.field("ci_services"),
+        }
     }
 
     async fn abort(self) {
@@ -173,12 +199,13 @@ pub async fn submit(State(state): State<AppState>, peer: PeerAddr, headers: Head
     let received = match read_form(&state, multipart).await {
         Ok(r) => r,
         Err((partial, why)) => {
+            let values = partial.values();
             partial.abort().await;
             let key = match why {
                 ReadError::TooLarge | ReadError::TooMany => "flash.report_too_large",
                 ReadError::Malformed => "flash.report_invalid",
             };
-            return refuse(&state, &headers, signed_in.as_ref(), StatusCode::PAYLOAD_TOO_LARGE, key);
+            return refuse(&state, &headers, signed_in.as_ref(), StatusCode::PAYLOAD_TOO_LARGE, key, values);
         }
     };
     let csrf = received.field("csrf");
@@ -187,18 +214,27 @@ pub async fn submit(State(state): State<AppState>, peer: PeerAddr, headers: Head
         None => anonymous_csrf_ok(&headers, &csrf),
     };
     if !csrf_ok {
+        let values = received.values();
         received.abort().await;
-        return refuse(&state, &headers, signed_in.as_ref(), StatusCode::FORBIDDEN, "flash.csrf");
+        return refuse(&state, &headers, signed_in.as_ref(), StatusCode::FORBIDDEN, "flash.csrf", values);
     }
     if !received.field(HONEYPOT).is_empty() {
         received.abort().await;
         state.metrics.reports_trapped.fetch_add(1, Ordering::Relaxed);
-        return refuse(&state, &headers, signed_in.as_ref(), StatusCode::UNPROCESSABLE_ENTITY, "flash.report_invalid");
+        return refuse(
+            &state,
+            &headers,
+            signed_in.as_ref(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "flash.report_invalid",
+            ReportFormValues::default(),
+        );
     }
     let ip = client_ip(&state, &headers, &peer);
     if !state.report_limiter.allow(ip, Instant::now()) {
+        let values = received.values();
         received.abort().await;
-        return refuse(&state, &headers, signed_in.as_ref(), StatusCode::TOO_MANY_REQUESTS, "flash.rate_limited");
+        return refuse(&state, &headers, signed_in.as_ref(), StatusCode::TOO_MANY_REQUESTS, "flash.rate_limited", values);
     }
 
     let offset = crate::time::offset(&state.settings.time_zone);
@@ -230,8 +266,9 @@ pub async fn submit(State(state): State<AppState>, peer: PeerAddr, headers: Head
     let report = match report.validate() {
         Ok(r) => r,
         Err(_) => {
+            let values = received.values();
             received.abort().await;
-            return refuse(&state, &headers, signed_in.as_ref(), StatusCode::UNPROCESSABLE_ENTITY, "flash.report_invalid");
+            return refuse(&state, &headers, signed_in.as_ref(), StatusCode::UNPROCESSABLE_ENTITY, "flash.report_invalid", values);
         }
     };
     let mut files = Vec::with_capacity(received.uploads.len());
