@@ -2,3 +2,4 @@
 //! intake needs (sender, subject, references in the subject, text, attachments).
 
 pub mod intake;
+pub mod smtp;

@@ -22,6 +22,14 @@ pub struct Config {
     pub auth: AuthConfig,
     pub ui: UiConfig,
     pub intake: IntakeConfig,
+    pub smtp: SmtpConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    pub relay: String,
+    pub from: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -82,6 +90,7 @@ impl Default for Config {
                 max_attachment_bytes: web.max_attachment_bytes,
                 reports_per_hour: web.reports_per_hour,
             },
+            smtp: SmtpConfig { relay: web.smtp_relay, from: web.mail_from },
         }
     }
 }
@@ -115,6 +124,8 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("RAMPART_MAX_ATTACHMENTS", "intake.max_attachments"),
     ("RAMPART_MAX_ATTACHMENT_BYTES", "intake.max_attachment_bytes"),
     ("RAMPART_REPORTS_PER_HOUR", "intake.reports_per_hour"),
+    ("RAMPART_SMTP_RELAY", "smtp.relay"),
+    ("RAMPART_MAIL_FROM", "smtp.from"),
 ];
 
 impl Config {
@@ -199,6 +210,8 @@ impl Config {
             max_attachment_bytes: self.intake.max_attachment_bytes,
             reports_per_hour: self.intake.reports_per_hour,
             time_zone: self.ui.time_zone.clone(),
+            smtp_relay: self.smtp.relay.clone(),
+            mail_from: self.smtp.from.clone(),
         }
     }
 
@@ -307,6 +320,13 @@ max_attachments = 10                                      # (RAMPART_MAX_ATTACHM
 max_attachment_bytes = 26214400                           # (RAMPART_MAX_ATTACHMENT_BYTES)
 # Reports accepted from one client address per hour on the public form.
 reports_per_hour = 20                                     # (RAMPART_REPORTS_PER_HOUR)
+
+[smtp]
+# Relay for outgoing mail (acknowledgements, correspondence), "host:port".
+# Empty: Rampart sends no mail.                           (RAMPART_SMTP_RELAY)
+relay = ""
+# The sender; replies to it should reach `rampart mailgate`. (RAMPART_MAIL_FROM)
+from = "cert@localhost.localdomain"
 "#;
 
 #[cfg(test)]

@@ -143,7 +143,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         println!("  {}/setup?token={secret}", settings.public_url);
         println!("or create one here: rampart admin user add EMAIL --org \"{}\" --role admin --password-stdin", operator.name);
     }
-    let state = rampart_web::AppState::new(store, settings, operator.id);
+    let state = rampart_web::AppState::new(store, settings, operator.id).context("smtp settings")?;
     if !config.http.metrics_listen.is_empty() {
         let metrics = tokio::net::TcpListener::bind(&config.http.metrics_listen)
             .await

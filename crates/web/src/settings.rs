@@ -26,6 +26,10 @@ pub struct WebSettings {
     pub reports_per_hour: u32,
     /// Times are shown in this zone (`Asia/Taipei`, `UTC` or `+08:00`).
     pub time_zone: String,
+    /// SMTP relay `host:port` for outgoing mail; empty sends none.
+    pub smtp_relay: String,
+    /// The sender of outgoing mail.
+    pub mail_from: String,
 }
 
 impl Default for WebSettings {
@@ -46,6 +50,8 @@ impl Default for WebSettings {
             max_attachment_bytes: 25 * 1024 * 1024,
             reports_per_hour: 20,
             time_zone: "Asia/Taipei".into(),
+            smtp_relay: String::new(),
+            mail_from: "cert@localhost.localdomain".into(),
         }
     }
 }

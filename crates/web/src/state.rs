@@ -16,13 +16,21 @@ pub struct AppState {
     pub evidence: EvidenceStore,
     /// The operator's own organisation: owner of incidents.
     pub operator_org_id: uuid::Uuid,
+    /// Outgoing mail, when a relay is configured.
+    pub mailer: Option<rampart_notify::smtp::Mailer>,
 }
 
 impl AppState {
-    pub fn new(store: SharedStore, settings: WebSettings, operator_org_id: uuid::Uuid) -> Self {
+    /// Fails only when the mail settings are unusable.
+    pub fn new(store: SharedStore, settings: WebSettings, operator_org_id: uuid::Uuid) -> Result<Self, rampart_notify::smtp::MailError> {
+        let mailer = if settings.smtp_relay.is_empty() {
+            None
+        } else {
+            Some(rampart_notify::smtp::Mailer::new(&settings.smtp_relay, &settings.mail_from)?)
+        };
         let limiter = RateLimiter::per_minute(settings.login_rate_per_minute);
         let report_limiter = RateLimiter::new(settings.reports_per_hour, std::time::Duration::from_secs(3600));
-        Self {
+        Ok(Self {
             store,
             evidence: EvidenceStore::new(&settings.data_dir),
             settings: Arc::new(settings),
@@ -30,6 +38,7 @@ impl AppState {
             report_limiter: Arc::new(report_limiter),
             metrics: Arc::new(Metrics::default()),
             operator_org_id,
-        }
+            mailer,
+        })
     }
 }

@@ -173,3 +173,49 @@ fn bulk_reports_are_all_or_nothing_and_lists_page() {
         assert!(found["next_cursor"].is_string());
     }
 }
+
+#[test]
+fn incidents_export_as_json_csv_and_html() {
+    let install = crate::harness::sqlite_install();
+    let (analyst, hospital, _) = setup(&install);
+    let server = install.start(&[]);
+    let staff = Api { base: &server.base, token: analyst };
+    let (_, incident) =
+        staff.call("POST", "/api/v1/incidents", Some(json!({"title": "Web shell on 192.0.2.10", "tw_level": 2, "tlp": "amber+strict"})));
+    let id = incident["id"].as_str().unwrap();
+    let reference = incident["reference"].as_str().unwrap();
+    staff.call("POST", &format!("/api/v1/incidents/{id}/notes"), Some(json!({"body": "=HYPERLINK(\"http://evil\")"})));
+    let get = |format: &str, token: &str| {
+        send(
+            &server.base,
+            "GET",
+            &format!("/api/v1/incidents/{id}/export?format={format}"),
+            &[("Authorization", &format!("Bearer {token}"))],
+            b"",
+        )
+    };
+
+    let json = get("json", &staff.token);
+    assert_eq!(json.status, 200);
+    assert!(json.header("content-disposition").unwrap().contains(&format!("{reference}.json")));
+    let body = json.json();
+    assert_eq!(body["incident"]["reference"], reference);
+    assert!(body["deadlines"].as_array().unwrap().iter().any(|d| d["regime"] == "tw"));
+    assert!(body["observables"].as_array().unwrap().iter().any(|o| o["value"] == "192.0.2.10"));
+
+    let csv = get("csv", &staff.token);
+    assert_eq!(csv.header("content-type"), Some("text/csv; charset=utf-8"));
+    let text = csv.text();
+    assert!(text.starts_with("section,time,kind,value,detail\r\n"));
+    assert!(text.contains("\"'=HYPERLINK"), "formulas are defused: {text}");
+    assert!(!text.contains(",=HYPERLINK"));
+
+    let html = get("html", &staff.token);
+    assert_eq!(html.status, 200);
+    let page = html.text();
+    assert!(page.contains(reference) && page.contains("TLP:AMBER+STRICT"), "marked with its TLP");
+    assert!(!page.contains("<script"), "a static document");
+
+    assert_eq!(get("xml", &staff.token).status, 400);
+    assert_eq!(get("json", &hospital).status, 404, "not the constituent's incident");
+}

@@ -5,9 +5,11 @@
 mod api;
 mod bad_input;
 mod cli;
+mod correspondence;
 mod harness;
 mod http;
 mod incidents;
 mod mailgate;
 mod report_form;
+mod smtp;
 mod ui;

@@ -438,3 +438,79 @@ pub async fn related(State(state): State<AppState>, caller: ApiCaller, Path(id):
     }
     Ok(Json(out))
 }
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ExportQuery {
+    /// `json` (default), `csv` or `html`.
+    pub format: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/incidents/{id}/export", tag = "incidents", params(("id" = Uuid, Path, description = "Incident id"), ExportQuery),
+    responses((status = 200, description = "The incident with its timeline, observables and deadlines, as JSON, CSV or printable HTML", body = crate::ui::export::IncidentExport)))]
+pub async fn export(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    headers: axum::http::HeaderMap,
+    Path(id): Path<Uuid>,
+    ApiQuery(q): ApiQuery<ExportQuery>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let incident = readable(&state, &caller, id).await?;
+    if !caller.policy_caller().is_staff() {
+        return Err(ApiError::forbidden("exports are made by CERT staff"));
+    }
+    let store = state.store.incidents();
+    let export = crate::ui::export::IncidentExport {
+        deadlines: svc::deadlines_of(&*state.store, &incident).await?,
+        observables: store.incident_observables(id).await?,
+        timeline: store.incident_timeline(id).await?,
+        exported_at: Utc::now(),
+        incident,
+    };
+    let file = |ext: &str| format!("attachment; filename=\"{}.{ext}\"", export.incident.reference);
+    match q.format.as_deref().unwrap_or("json") {
+        "json" => Ok(([(axum::http::header::CONTENT_DISPOSITION, file("json"))], Json(&export)).into_response()),
+        "csv" => Ok((
+            [
+                (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                (axum::http::header::CONTENT_DISPOSITION, file("csv")),
+            ],
+            crate::ui::export::csv(&export),
+        )
+            .into_response()),
+        "html" => {
+            let lang = crate::ui::language(&state, &headers, Some(&caller.principal));
+            let html = crate::ui::export::html(&state, lang, &export).await.map_err(|_| ApiError::internal())?;
+            Ok(axum::response::Html(html).into_response())
+        }
+        _ => Err(ApiError::bad_request("invalid_query", "format must be json, csv or html")),
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MailRequest {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+    /// Message-ID of the message this answers.
+    pub in_reply_to: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/mail", tag = "incidents", request_body = MailRequest, params(("id" = Uuid, Path, description = "Incident id")),
+    responses((status = 201, description = "Sent through the relay and put on the timeline", body = TimelineEntry), (status = 422, body = Problem)))]
+pub async fn send_mail(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<Uuid>,
+    ApiJson(req): ApiJson<MailRequest>,
+) -> Result<(StatusCode, Json<TimelineEntry>), ApiError> {
+    let incident = writable(&state, &caller, id).await?;
+    let mail = rampart_notify::smtp::Outgoing { to: req.to, subject: req.subject, body: req.body, in_reply_to: req.in_reply_to };
+    let actor = Actor::User(caller.principal.user.id);
+    let record = crate::service::correspondence::Record::Incident(id);
+    let entry =
+        crate::service::correspondence::send(&*state.store, state.mailer.as_ref(), &actor, record, &incident.reference, mail).await?;
+    Ok((StatusCode::CREATED, Json(entry)))
+}

@@ -24,7 +24,7 @@ use utoipa::{Modify, OpenApi};
         audit::audit_log,
         incidents::create_reports, incidents::list_reports, incidents::get_report, incidents::triage_report,
         incidents::create_incident, incidents::list_incidents, incidents::get_incident, incidents::update_incident, incidents::set_status,
-        incidents::set_milestone, incidents::deadlines, incidents::observables, incidents::timeline, incidents::add_note, incidents::related,
+        incidents::set_milestone, incidents::deadlines, incidents::observables, incidents::timeline, incidents::add_note, incidents::related, incidents::export, incidents::send_mail,
     ),
     components(schemas(Problem)),
     modifiers(&BearerAuth),
@@ -73,6 +73,8 @@ pub fn router() -> Router<AppState> {
         .route("/incidents/{id}/timeline", get(incidents::timeline))
         .route("/incidents/{id}/notes", post(incidents::add_note))
         .route("/incidents/{id}/related", get(incidents::related))
+        .route("/incidents/{id}/export", get(incidents::export))
+        .route("/incidents/{id}/mail", post(incidents::send_mail))
         .fallback(|| async { ApiError::not_found("endpoint") })
 }
 

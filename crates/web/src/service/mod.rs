@@ -1,6 +1,7 @@
 //! What Rampart does, without HTTP: the logic behind handlers and CLI commands alike.
 
 pub mod accounts;
+pub mod correspondence;
 pub mod incidents;
 pub mod mailgate;
 pub mod orgs;

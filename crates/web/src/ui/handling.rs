@@ -48,6 +48,59 @@ fn attachment_rows(attachments: &[Attachment]) -> Vec<AttachmentRow> {
         .collect()
 }
 
+/// Audit-style actors (`user:<id>`) are shown as the user's e-mail address.
+pub(crate) async fn actor_names(
+    store: &dyn rampart_store::Store,
+    timeline: &[rampart_core::records::TimelineEntry],
+) -> std::collections::HashMap<String, String> {
+    let mut names = std::collections::HashMap::new();
+    for t in timeline {
+        if let Some(id) = t.actor.strip_prefix("user:").and_then(|id| id.parse::<Uuid>().ok()) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(t.actor.clone()) {
+                if let Ok(Some(user)) = store.get_user(id).await {
+                    slot.insert(user.email);
+                }
+            }
+        }
+    }
+    names
+}
+
+pub(crate) fn deadline_rows(page: &PageCtx, deadlines: &[rampart_core::deadlines::Deadline], zone: &str) -> Vec<DeadlineRow> {
+    deadlines
+        .iter()
+        .map(|d| DeadlineRow {
+            regime_label: page.t(&format!("regime.{}", d.regime)).to_string(),
+            obligation_label: page.t(&format!("obligation.{}", d.obligation)).to_string(),
+            legal: d.legal,
+            due_at: d.due_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+            due_display: d.due_at.map(|t| display(t, zone)).unwrap_or_default(),
+            met_display: d.met_at.map(|t| display(t, zone)).unwrap_or_default(),
+            state: d.state.to_string(),
+            state_label: page.t(&format!("deadline_state.{}", d.state)).to_string(),
+        })
+        .collect()
+}
+
+pub(crate) fn timeline_rows(
+    page: &PageCtx,
+    timeline: &[rampart_core::records::TimelineEntry],
+    actor_names: &std::collections::HashMap<String, String>,
+    zone: &str,
+) -> Vec<TimelineRow> {
+    timeline
+        .iter()
+        .map(|t| TimelineRow {
+            at: display(t.event_at, zone),
+            recorded_at: display(t.recorded_at, zone),
+            kind: t.kind.to_string(),
+            kind_label: page.t(&format!("timeline.{}", t.kind)).to_string(),
+            actor: actor_names.get(&t.actor).cloned().unwrap_or_else(|| t.actor.clone()),
+            body: t.body.clone(),
+        })
+        .collect()
+}
+
 fn human_size(bytes: i64) -> String {
     match bytes {
         b if b < 1024 => format!("{b} B"),
@@ -255,33 +308,10 @@ pub async fn incident(State(state): State<AppState>, headers: HeaderMap, Path(id
         None => String::new(),
     };
     let zone = &state.settings.time_zone;
-    // Audit-style actors (`user:<id>`) are shown as the user's e-mail address.
-    let mut actor_names = std::collections::HashMap::new();
-    for t in &timeline {
-        if let Some(id) = t.actor.strip_prefix("user:").and_then(|id| id.parse::<Uuid>().ok()) {
-            if let std::collections::hash_map::Entry::Vacant(slot) = actor_names.entry(t.actor.clone()) {
-                if let Ok(Some(user)) = store.get_user(id).await {
-                    slot.insert(user.email);
-                }
-            }
-        }
-    }
+    let actor_names = actor_names(store, &timeline).await;
     let page = PageCtx::for_user(&state, &headers, &session, &principal, "title.incident", true);
     let i = &detail.incident;
-    let deadlines = detail
-        .deadlines
-        .iter()
-        .map(|d| DeadlineRow {
-            regime_label: page.t(&format!("regime.{}", d.regime)).to_string(),
-            obligation_label: page.t(&format!("obligation.{}", d.obligation)).to_string(),
-            legal: d.legal,
-            due_at: d.due_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
-            due_display: d.due_at.map(|t| display(t, zone)).unwrap_or_default(),
-            met_display: d.met_at.map(|t| display(t, zone)).unwrap_or_default(),
-            state: d.state.to_string(),
-            state_label: page.t(&format!("deadline_state.{}", d.state)).to_string(),
-        })
-        .collect();
+    let deadlines = deadline_rows(&page, &detail.deadlines, zone);
     let view = IncidentPage {
         id: i.id.to_string(),
         reference: i.reference.clone(),
@@ -300,17 +330,7 @@ pub async fn incident(State(state): State<AppState>, headers: HeaderMap, Path(id
         deadlines,
         observables: detail.observables.iter().map(|o| ObservableRow { kind: o.kind.to_string(), value: o.value.clone() }).collect(),
         related,
-        timeline: timeline
-            .iter()
-            .map(|t| TimelineRow {
-                at: display(t.event_at, zone),
-                recorded_at: display(t.recorded_at, zone),
-                kind: t.kind.to_string(),
-                kind_label: page.t(&format!("timeline.{}", t.kind)).to_string(),
-                actor: actor_names.get(&t.actor).cloned().unwrap_or_else(|| t.actor.clone()),
-                body: t.body.clone(),
-            })
-            .collect(),
+        timeline: timeline_rows(&page, &timeline, &actor_names, zone),
         attachments: attachment_rows(&attachments),
         next_statuses: IncidentStatus::ALL
             .iter()
@@ -343,10 +363,14 @@ pub struct ActionForm {
     #[serde(default)]
     body: String,
     #[serde(default)]
+    to: String,
+    #[serde(default)]
+    subject: String,
+    #[serde(default)]
     csrf: String,
 }
 
-/// `POST /incidents/{id}/{status|classify|milestone|note}`.
+/// `POST /incidents/{id}/{status|classify|milestone|note|mail}`.
 pub async fn act(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -399,6 +423,34 @@ pub async fn act(
                 Ok(_) => store.add_incident_observables(id, &rampart_core::observables::extract(body)).await.map(|_| "flash.note_added"),
                 Err(e) => Err(e),
             }
+        }
+        "mail" => {
+            let Ok(Some(incident)) = store.get_incident(id).await else {
+                return error_page(&state, &headers, Some(&principal), StatusCode::NOT_FOUND, "error.not_found");
+            };
+            let mail = rampart_notify::smtp::Outgoing {
+                to: form.to.clone(),
+                subject: form.subject.clone(),
+                body: form.body.clone(),
+                in_reply_to: None,
+            };
+            let record = crate::service::correspondence::Record::Incident(id);
+            return match crate::service::correspondence::send(
+                &*state.store,
+                state.mailer.as_ref(),
+                &actor,
+                record,
+                &incident.reference,
+                mail,
+            )
+            .await
+            {
+                Ok(_) => redirect_with_flash(&state, &back, "ok", "flash.mail_sent"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "mail not sent");
+                    redirect_with_flash(&state, &back, "error", "flash.mail_failed")
+                }
+            };
         }
         _ => return error_page(&state, &headers, Some(&principal), StatusCode::NOT_FOUND, "error.not_found"),
     };

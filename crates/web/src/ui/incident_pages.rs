@@ -195,3 +195,22 @@ pub struct IncidentPage {
     /// Milestones an analyst can record (aware, reported, …).
     pub milestones: Vec<Opt>,
 }
+
+/// A printable, self-contained export of an incident for the authorities' report.
+#[derive(Template)]
+#[template(path = "export.html")]
+pub struct ExportPage {
+    pub page: PageCtx,
+    pub reference: String,
+    pub title: String,
+    pub description: String,
+    pub tlp: String,
+    pub status_label: String,
+    pub severity_label: String,
+    pub level: String,
+    pub rsit_label: String,
+    pub generated_at: String,
+    pub deadlines: Vec<DeadlineRow>,
+    pub timeline: Vec<TimelineRow>,
+    pub observables: Vec<ObservableRow>,
+}

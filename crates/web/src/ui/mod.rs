@@ -3,6 +3,7 @@
 
 mod account;
 mod admin;
+pub(crate) mod export;
 mod handling;
 mod incident_pages;
 mod login;

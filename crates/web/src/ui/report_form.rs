@@ -290,14 +290,39 @@ pub async fn submit(State(state): State<AppState>, peer: PeerAddr, headers: Head
         }
     };
     let lang = language(&state, &headers, principal);
+    let status_url = format!("{}/report/status/{}", state.settings.public_url, secret.unwrap_or_default());
+    let acknowledgement_sent = acknowledge(&state, &report, lang, &status_url).await;
     let csrf = signed_in.as_ref().map(|(s, _)| s.csrf_token.clone()).unwrap_or_default();
     let page = ReportReceivedPage {
         page: PageCtx::new(lang, csrf, principal, None, "title.report_received", principal.is_some()),
         reference: report.reference,
-        status_url: format!("{}/report/status/{}", state.settings.public_url, secret.unwrap_or_default()),
-        acknowledgement_sent: false,
+        status_url,
+        acknowledgement_sent,
     };
     render_page(StatusCode::OK, &page, None)
+}
+
+/// Tells the reporter, if they gave an address, that the report arrived. A failure
+/// is logged and shown, and changes nothing about the stored report.
+async fn acknowledge(state: &AppState, report: &rampart_core::records::Report, lang: &str, status_url: &str) -> bool {
+    let (Some(to), Some(_)) = (&report.reporter_email, &state.mailer) else { return false };
+    let catalog = crate::i18n::catalog(lang);
+    let fill = |key: &str| catalog.get(key).replace("{reference}", &report.reference).replace("{status_url}", status_url);
+    let mail = rampart_notify::smtp::Outgoing {
+        to: to.clone(),
+        subject: fill("mail.ack_subject"),
+        body: fill("mail.ack_body"),
+        in_reply_to: None,
+    };
+    let record = crate::service::correspondence::Record::Report(report.id);
+    match crate::service::correspondence::send(&*state.store, state.mailer.as_ref(), &Actor::System, record, &report.reference, mail).await
+    {
+        Ok(_) => true,
+        Err(e) => {
+            tracing::warn!(error = %e, reference = %report.reference, "acknowledgement not sent");
+            false
+        }
+    }
 }
 
 pub async fn status(State(state): State<AppState>, headers: HeaderMap, Path(secret): Path<String>) -> Response {
