@@ -35,8 +35,10 @@ def totp(secret: str, step: int) -> str:
 
 
 class Server:
-    def __init__(self, binary: str, data_dir: str):
+    def __init__(self, binary: str, data_dir: str, database: "str | None"):
         env = dict(os.environ, RAMPART_REQUIRE_TOTP_FOR_STAFF="true", RAMPART_LOG="warn")
+        if database:
+            env["RAMPART_DATABASE"] = database
         self.binary, self.data_dir, self.env = binary, data_dir, env
         self.proc = subprocess.Popen(
             [binary, "serve", "--data-dir", data_dir, "--listen", "127.0.0.1:0"],
@@ -87,10 +89,10 @@ def browser(javascript: bool) -> webdriver.Chrome:
 
 
 class Run:
-    def __init__(self, binary: str, shots: str):
+    def __init__(self, binary: str, shots: str, database: "str | None"):
         self.shots = shots
         self.data = tempfile.mkdtemp(prefix="rampart-e2e-")
-        self.server = Server(binary, self.data)
+        self.server = Server(binary, self.data, database)
         self.staff = browser(javascript=True)
         self.citizen = browser(javascript=False)
         self.passed = 0
@@ -247,10 +249,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--binary", default="target/debug/rampart")
     parser.add_argument("--screenshots", default=None)
+    parser.add_argument("--database", default=None, help="postgres://… (an empty database); default: SQLite in a temporary folder")
     args = parser.parse_args()
     shots = args.screenshots or tempfile.mkdtemp(prefix="rampart-shots-")
     os.makedirs(shots, exist_ok=True)
-    run = Run(os.path.abspath(args.binary), shots)
+    run = Run(os.path.abspath(args.binary), shots, args.database)
     steps = [
         ("first administrator sets up with the one-time link", run.first_admin_setup),
         ("sign-in requires TOTP enrolment for staff", run.sign_in_and_enrol_totp),
