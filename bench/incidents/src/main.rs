@@ -100,7 +100,7 @@ impl Rng {
 
 /// The n-th distinct observable: half IPv4 addresses, half domains.
 fn observable(n: u64) -> Observable {
-    if n % 2 == 0 {
+    if n.is_multiple_of(2) {
         let v = (n / 2) as u32 ^ 0x0A00_0000;
         Observable { kind: ObservableKind::Ipv4, value: std::net::Ipv4Addr::from(v).to_string() }
     } else {
@@ -209,7 +209,7 @@ async fn load_postgres(url: &str, a: &Args) -> anyhow::Result<()> {
             copy.send(buf.as_bytes()).await?;
             buf.clear();
         }
-        if i % 1_000_000 == 0 {
+        if i.is_multiple_of(1_000_000) {
             pairs.clear();
         }
     }

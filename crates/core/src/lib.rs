@@ -15,6 +15,7 @@ pub mod rsit;
 pub mod sectors;
 pub mod tlp;
 pub mod totp;
+pub mod work;
 
 /// A value that did not parse into a domain type; the message names what was expected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -198,6 +198,10 @@ macro_rules! impl_store {
                 self
             }
 
+            fn work(&self) -> &dyn $crate::WorkStore {
+                self
+            }
+
             async fn ping(&self) -> $crate::Result<()> {
                 sqlx::query("SELECT 1").execute(self.reader()).await?;
                 Ok(())

@@ -257,8 +257,53 @@ macro_rules! impl_incident_store {
             milestone_in(tx, id, "created", now).await?;
             link_incident_observables(tx, id, observables).await?;
             let incident = incident_in(tx, id).await?;
+            apply_playbook(tx, actor, &incident).await?;
             audit(tx, actor, "incident.create", "incident", &id.to_string(), None, Some($crate::common::json(&incident))).await?;
             Ok(incident)
+        }
+
+        async fn insert_task(tx: &mut Tx, actor: &$crate::Actor, incident_id: uuid::Uuid, title: &str, assignee_id: Option<uuid::Uuid>, due_at: Option<chrono::DateTime<chrono::Utc>>) -> $crate::Result<rampart_core::work::Task> {
+            use sqlx::Row as _;
+            let id = rampart_core::ids::new_id();
+            sqlx::query("INSERT INTO tasks (id, incident_id, title, assignee_id, due_at, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(id.to_string())
+                .bind(incident_id.to_string())
+                .bind(title)
+                .bind(assignee_id.map(|a| a.to_string()))
+                .bind(due_at)
+                .bind($crate::types::now_micros())
+                .execute(&mut **tx)
+                .await
+                .map_err($crate::common::conflict("task"))?;
+            let row = sqlx::query("SELECT id, incident_id, title, assignee_id, due_at, done_at, created_at FROM tasks WHERE id = $1").bind(id.to_string()).fetch_one(&mut **tx).await?;
+            let task = rampart_core::work::Task {
+                id,
+                incident_id,
+                title: row.try_get("title")?,
+                assignee_id,
+                due_at: row.try_get("due_at")?,
+                done_at: row.try_get("done_at")?,
+                created_at: row.try_get("created_at")?,
+            };
+            audit(tx, actor, "task.create", "task", &id.to_string(), None, Some($crate::common::json(&task))).await?;
+            Ok(task)
+        }
+
+        /// Starts an incident's tasks from the playbook of its RSIT class and type,
+        /// unless it has tasks already.
+        async fn apply_playbook(tx: &mut Tx, actor: &$crate::Actor, incident: &rampart_core::records::Incident) -> $crate::Result<()> {
+            use sqlx::Row as _;
+            let (Some(class), Some(rsit_type)) = (&incident.rsit_class, &incident.rsit_type) else { return Ok(()) };
+            let Some(playbook) = rampart_core::work::playbook_for(class, rsit_type) else { return Ok(()) };
+            let existing: i64 = sqlx::query("SELECT COUNT(*) AS n FROM tasks WHERE incident_id = $1").bind(incident.id.to_string()).fetch_one(&mut **tx).await?.try_get("n")?;
+            if existing > 0 {
+                return Ok(());
+            }
+            for t in &playbook.tasks {
+                let due = t.due_hours.map(|h| $crate::types::now_micros() + chrono::Duration::hours(h));
+                insert_task(tx, actor, incident.id, &t.en, incident.assignee_id, due).await?;
+            }
+            Ok(())
         }
 
         fn incident_list_sql(filter: &$crate::IncidentFilter) -> (String, Vec<$crate::incident_sql::Bind>) {
@@ -503,6 +548,7 @@ macro_rules! impl_incident_store {
                 .execute(&mut *tx)
                 .await?;
                 let after = incident_in(&mut tx, id).await?;
+                apply_playbook(&mut tx, actor, &after).await?;
                 if before.tw_level != after.tw_level || before.severity != after.severity || before.rsit_type != after.rsit_type || before.tlp != after.tlp {
                     let body = format!(
                         "classification: level {} → {}, severity {} → {}, TLP {} → {}",

@@ -12,10 +12,13 @@ mod migrations;
 pub mod postgres;
 pub mod sqlite;
 mod types;
+pub mod work;
+mod work_sql;
 
 pub use incident_types::*;
 pub use incidents::{next_cursor, IncidentStore};
 pub use types::*;
+pub use work::WorkStore;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -52,6 +55,8 @@ pub trait Store: Send + Sync + 'static {
     fn backend(&self) -> &'static str;
     /// Reports, incidents and their evidence.
     fn incidents(&self) -> &dyn IncidentStore;
+    /// Tasks, investigations, countermeasures, links and merges.
+    fn work(&self) -> &dyn WorkStore;
     /// Whether the database answers (readiness).
     async fn ping(&self) -> Result<()>;
     /// Applies pending migrations; returns the names of those applied now.

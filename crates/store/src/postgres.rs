@@ -65,3 +65,4 @@ crate::incident_sql::impl_incident_store!(
     fts = "search @@ plainto_tsquery('simple', {})",
     fts_quote = |text: &str| text.to_string()
 );
+crate::work_sql::impl_work_store!(PgStore);

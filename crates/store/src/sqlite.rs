@@ -110,3 +110,4 @@ crate::incident_sql::impl_incident_store!(
     fts = "rowid IN (SELECT rowid FROM incidents_fts WHERE incidents_fts MATCH {})",
     fts_quote = crate::incidents::fts5_query
 );
+crate::work_sql::impl_work_store!(SqliteStore);

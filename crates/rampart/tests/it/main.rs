@@ -13,3 +13,4 @@ mod mailgate;
 mod report_form;
 mod smtp;
 mod ui;
+mod work;

@@ -7,3 +7,4 @@ mod backends;
 
 pub use backends::{for_each_backend, Backend};
 mod incidents;
+mod work;

@@ -5,10 +5,11 @@ mod accounts;
 mod audit;
 mod incidents;
 mod orgs;
+mod work;
 
 use crate::problem::{ApiError, Problem};
 use crate::AppState;
-use axum::routing::{delete, get, post, put};
+use axum::routing::{delete, get, patch, post, put};
 use axum::{Json, Router};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -25,6 +26,8 @@ use utoipa::{Modify, OpenApi};
         incidents::create_reports, incidents::list_reports, incidents::get_report, incidents::triage_report,
         incidents::create_incident, incidents::list_incidents, incidents::get_incident, incidents::update_incident, incidents::set_status,
         incidents::set_milestone, incidents::deadlines, incidents::observables, incidents::timeline, incidents::add_note, incidents::related, incidents::export, incidents::send_mail,
+        work::list_tasks, work::add_task, work::update_task, work::list_investigations, work::add_investigation, work::investigation_status,
+        work::list_countermeasures, work::add_countermeasure, work::countermeasure_status, work::link, work::merge,
     ),
     components(schemas(Problem)),
     modifiers(&BearerAuth),
@@ -32,7 +35,8 @@ use utoipa::{Modify, OpenApi};
     tags((name = "accounts", description = "The caller, users and API tokens"),
          (name = "organisations", description = "The operator, constituents, members, peers and vendors"),
          (name = "audit", description = "The hash-chained audit log"),
-         (name = "incidents", description = "Reports, incidents, deadline clocks, observables")),
+         (name = "incidents", description = "Reports, incidents, deadline clocks, observables"),
+         (name = "work", description = "Tasks, investigations, countermeasures, links and merges")),
 )]
 pub struct ApiDoc;
 
@@ -75,6 +79,14 @@ pub fn router() -> Router<AppState> {
         .route("/incidents/{id}/related", get(incidents::related))
         .route("/incidents/{id}/export", get(incidents::export))
         .route("/incidents/{id}/mail", post(incidents::send_mail))
+        .route("/incidents/{id}/tasks", get(work::list_tasks).post(work::add_task))
+        .route("/tasks/{id}", patch(work::update_task))
+        .route("/incidents/{id}/investigations", get(work::list_investigations).post(work::add_investigation))
+        .route("/investigations/{id}/status", post(work::investigation_status))
+        .route("/incidents/{id}/countermeasures", get(work::list_countermeasures).post(work::add_countermeasure))
+        .route("/countermeasures/{id}/status", post(work::countermeasure_status))
+        .route("/incidents/{id}/links", post(work::link))
+        .route("/incidents/{id}/merge", post(work::merge))
         .fallback(|| async { ApiError::not_found("endpoint") })
 }
 

@@ -13,8 +13,9 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use rampart_core::deadlines::DeadlineState;
-use rampart_core::incident::{IncidentStatus, Lifecycle, ReportStatus, Severity};
+use rampart_core::incident::{CountermeasureStatus, IncidentStatus, InvestigationStatus, Lifecycle, ReportStatus, Severity};
 use rampart_core::records::{Attachment, IncidentFields, TimelineKind};
+use rampart_core::work::CountermeasureKind;
 use rampart_store::{Actor, IncidentFilter, NewTimelineEntry, ReportFilter, Session, Triage};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -309,6 +310,12 @@ pub async fn incident(State(state): State<AppState>, headers: HeaderMap, Path(id
     };
     let zone = &state.settings.time_zone;
     let actor_names = actor_names(store, &timeline).await;
+    let work = store.work();
+    let (tasks, investigations, countermeasures) = (
+        work.tasks(id).await.unwrap_or_default(),
+        work.investigations(id).await.unwrap_or_default(),
+        work.countermeasures(id).await.unwrap_or_default(),
+    );
     let page = PageCtx::for_user(&state, &headers, &session, &principal, "title.incident", true);
     let i = &detail.incident;
     let deadlines = deadline_rows(&page, &detail.deadlines, zone);
@@ -343,6 +350,44 @@ pub async fn incident(State(state): State<AppState>, headers: HeaderMap, Path(id
             .into_iter()
             .map(|m| Opt { label: page.t(&format!("milestone.{m}")).to_string(), value: m })
             .collect(),
+        tasks: tasks
+            .iter()
+            .map(|t| TaskRow {
+                id: t.id.to_string(),
+                title: t.title.clone(),
+                due_display: t.due_at.map(|d| display(d, zone)).unwrap_or_default(),
+                done: t.done_at.is_some(),
+            })
+            .collect(),
+        investigations: investigations
+            .iter()
+            .map(|v| InvestigationRow {
+                id: v.id.to_string(),
+                party: v.party.clone(),
+                contact: v.contact.clone().unwrap_or_default(),
+                open: v.status == InvestigationStatus::Open,
+                status_label: page.t(&format!("investigation_status.{}", v.status)).to_string(),
+            })
+            .collect(),
+        countermeasures: countermeasures
+            .iter()
+            .map(|c| CountermeasureRow {
+                id: c.id.to_string(),
+                kind_label: page.t(&format!("countermeasure_kind.{}", c.kind)).to_string(),
+                target: c.target.clone(),
+                status: c.status.to_string(),
+                status_label: page.t(&format!("countermeasure_status.{}", c.status)).to_string(),
+                next: CountermeasureStatus::ALL
+                    .iter()
+                    .filter(|s| c.status.can_move_to(**s))
+                    .map(|s| Opt { value: s.to_string(), label: page.t(&format!("countermeasure_status.{s}")).to_string() })
+                    .collect(),
+            })
+            .collect(),
+        countermeasure_kinds: CountermeasureKind::ALL
+            .iter()
+            .map(|k| Opt { value: k.to_string(), label: page.t(&format!("countermeasure_kind.{k}")).to_string() })
+            .collect(),
         page,
     };
     render_page(StatusCode::OK, &view, None)
@@ -366,6 +411,19 @@ pub struct ActionForm {
     to: String,
     #[serde(default)]
     subject: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    party: String,
+    #[serde(default)]
+    contact: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    target: String,
+    /// The task, investigation or countermeasure acted on.
+    #[serde(default)]
+    item: String,
     #[serde(default)]
     csrf: String,
 }
@@ -424,6 +482,52 @@ pub async fn act(
                 Err(e) => Err(e),
             }
         }
+        "task" => state.store.work().add_task(&actor, id, &form.title, None, None).await.map(|_| "flash.task_added"),
+        "task_done" => {
+            match work_item(&form.item, |t| state.store.work().get_task(t), |t: &rampart_core::work::Task| t.incident_id, id).await {
+                Some(task) => state.store.work().set_task_done(&actor, task, true).await.map(|_| "flash.task_done"),
+                None => return redirect_with_flash(&state, &back, "error", "flash.invalid_input"),
+            }
+        }
+        "investigation" => {
+            let contact = Some(form.contact.as_str()).filter(|c| !c.trim().is_empty());
+            state.store.work().add_investigation(&actor, id, &form.party, contact, None).await.map(|_| "flash.investigation_added")
+        }
+        "investigation_close" => match work_item(
+            &form.item,
+            |v| state.store.work().get_investigation(v),
+            |v: &rampart_core::work::Investigation| v.incident_id,
+            id,
+        )
+        .await
+        {
+            Some(inv) => state
+                .store
+                .work()
+                .set_investigation_status(&actor, inv, InvestigationStatus::Closed)
+                .await
+                .map(|_| "flash.investigation_closed"),
+            None => return redirect_with_flash(&state, &back, "error", "flash.invalid_input"),
+        },
+        "countermeasure" => match form.kind.parse::<CountermeasureKind>() {
+            Ok(kind) => state.store.work().add_countermeasure(&actor, id, kind, &form.target).await.map(|_| "flash.countermeasure_added"),
+            Err(_) => return redirect_with_flash(&state, &back, "error", "flash.invalid_input"),
+        },
+        "countermeasure_status" => {
+            let item = work_item(
+                &form.item,
+                |c| state.store.work().get_countermeasure(c),
+                |c: &rampart_core::work::Countermeasure| c.incident_id,
+                id,
+            )
+            .await;
+            match (item, form.status.parse::<CountermeasureStatus>()) {
+                (Some(cm), Ok(status)) => {
+                    state.store.work().set_countermeasure_status(&actor, cm, status).await.map(|_| "flash.status_changed")
+                }
+                _ => return redirect_with_flash(&state, &back, "error", "flash.invalid_input"),
+            }
+        }
         "mail" => {
             let Ok(Some(incident)) = store.get_incident(id).await else {
                 return error_page(&state, &headers, Some(&principal), StatusCode::NOT_FOUND, "error.not_found");
@@ -459,6 +563,18 @@ pub async fn act(
         Err(rampart_store::StoreError::Invalid(_)) => redirect_with_flash(&state, &back, "error", "flash.transition_invalid"),
         Err(e) => failure(&state, &headers, &principal, e),
     }
+}
+
+/// The id of a task, investigation or countermeasure named in a form, if it exists
+/// and belongs to this incident.
+async fn work_item<T, F, Fut>(raw: &str, load: F, incident_of: fn(&T) -> Uuid, incident: Uuid) -> Option<Uuid>
+where
+    F: FnOnce(Uuid) -> Fut,
+    Fut: std::future::Future<Output = rampart_store::Result<Option<T>>>,
+{
+    let id: Uuid = raw.trim().parse().ok()?;
+    let item = load(id).await.ok()??;
+    (incident_of(&item) == incident).then_some(id)
 }
 
 /// Evidence is always a download, never rendered: no type sniffing, no inline.

@@ -194,6 +194,38 @@ pub struct IncidentPage {
     pub severities: Vec<Opt>,
     /// Milestones an analyst can record (aware, reported, …).
     pub milestones: Vec<Opt>,
+    pub tasks: Vec<TaskRow>,
+    pub investigations: Vec<InvestigationRow>,
+    pub countermeasures: Vec<CountermeasureRow>,
+    pub countermeasure_kinds: Vec<Opt>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TaskRow {
+    pub id: String,
+    pub title: String,
+    pub due_display: String,
+    pub done: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct InvestigationRow {
+    pub id: String,
+    pub party: String,
+    pub contact: String,
+    pub open: bool,
+    pub status_label: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct CountermeasureRow {
+    pub id: String,
+    pub kind_label: String,
+    pub target: String,
+    pub status: String,
+    pub status_label: String,
+    /// Statuses it may move to now.
+    pub next: Vec<Opt>,
 }
 
 /// A printable, self-contained export of an incident for the authorities' report.
