@@ -23,6 +23,16 @@ pub struct Config {
     pub ui: UiConfig,
     pub intake: IntakeConfig,
     pub smtp: SmtpConfig,
+    pub deadlines: DeadlinesConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DeadlinesConfig {
+    /// How often the clocks are checked.
+    pub check_seconds: u64,
+    /// A reminder goes to the assignee this long before a clock runs out.
+    pub remind_before_minutes: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -91,6 +101,7 @@ impl Default for Config {
                 reports_per_hour: web.reports_per_hour,
             },
             smtp: SmtpConfig { relay: web.smtp_relay, from: web.mail_from },
+            deadlines: DeadlinesConfig { check_seconds: 60, remind_before_minutes: 30 },
         }
     }
 }
@@ -126,6 +137,8 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("RAMPART_REPORTS_PER_HOUR", "intake.reports_per_hour"),
     ("RAMPART_SMTP_RELAY", "smtp.relay"),
     ("RAMPART_MAIL_FROM", "smtp.from"),
+    ("RAMPART_DEADLINE_CHECK_SECONDS", "deadlines.check_seconds"),
+    ("RAMPART_REMIND_BEFORE_MINUTES", "deadlines.remind_before_minutes"),
 ];
 
 impl Config {
@@ -170,6 +183,9 @@ impl Config {
         }
         if self.intake.max_attachments > 100 || self.intake.reports_per_hour < 1 {
             bail!("intake.max_attachments must be at most 100 and intake.reports_per_hour positive");
+        }
+        if self.deadlines.check_seconds < 1 || self.deadlines.remind_before_minutes < 0 {
+            bail!("deadlines.check_seconds must be positive and deadlines.remind_before_minutes not negative");
         }
         if self.auth.session_hours < 1
             || self.auth.login_max_failures < 1
@@ -327,6 +343,13 @@ reports_per_hour = 20                                     # (RAMPART_REPORTS_PER
 relay = ""
 # The sender; replies to it should reach `rampart mailgate`. (RAMPART_MAIL_FROM)
 from = "cert@localhost.localdomain"
+
+[deadlines]
+# How often the deadline clocks are checked.             (RAMPART_DEADLINE_CHECK_SECONDS)
+check_seconds = 60
+# Reminder to the assignee this long before a clock runs out; when it has, the
+# coordinators are told.                                  (RAMPART_REMIND_BEFORE_MINUTES)
+remind_before_minutes = 30
 "#;
 
 #[cfg(test)]

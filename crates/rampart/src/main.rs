@@ -144,6 +144,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         println!("or create one here: rampart admin user add EMAIL --org \"{}\" --role admin --password-stdin", operator.name);
     }
     let state = rampart_web::AppState::new(store, settings, operator.id).context("smtp settings")?;
+    tokio::spawn(rampart_web::service::deadline_watch::watch(
+        state.store.clone(),
+        state.mailer.clone(),
+        std::time::Duration::from_secs(config.deadlines.check_seconds),
+        chrono::Duration::minutes(config.deadlines.remind_before_minutes),
+    ));
     if !config.http.metrics_listen.is_empty() {
         let metrics = tokio::net::TcpListener::bind(&config.http.metrics_listen)
             .await

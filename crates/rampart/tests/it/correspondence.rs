@@ -109,3 +109,37 @@ fn without_a_relay_mail_is_refused_clearly() {
     assert_eq!(r.status, 422);
     assert!(r.json()["detail"].as_str().unwrap().contains("smtp.relay"));
 }
+
+#[test]
+fn overdue_clocks_escalate_to_coordinators_once() {
+    let sink = SmtpSink::start();
+    let install = sqlite_install();
+    install.user("analyst@cert.tw", "Rampart CERT", "cert", "analyst");
+    install.user("duty@cert.tw", "Rampart CERT", "cert", "coordinator");
+    let token = install.token("analyst@cert.tw", "read,write");
+    let server = install.start(&[("RAMPART_SMTP_RELAY", &sink.addr), ("RAMPART_DEADLINE_CHECK_SECONDS", "1")]);
+    let auth = format!("Bearer {token}");
+    let post = |path: &str, method: &str, body: Value| {
+        send(&server.base, method, path, &[("Authorization", &auth), ("Content-Type", "application/json")], body.to_string().as_bytes())
+            .json()
+    };
+    let incident = post("/api/v1/incidents", "POST", json!({"title": "Government website defaced", "tw_level": 2}));
+    let id = incident["id"].as_str().unwrap();
+    let aware = (chrono::Utc::now() - chrono::Duration::hours(2)).to_rfc3339();
+    post(&format!("/api/v1/incidents/{id}/milestones/aware"), "PUT", json!({"at": aware}));
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let escalation = loop {
+        if let Some(m) = sink.received().into_iter().find(|m| m.data.contains("OVERDUE") && m.data.contains("tw/report")) {
+            break m;
+        }
+        assert!(std::time::Instant::now() < deadline, "no escalation arrived: {:?}", sink.received());
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert_eq!(escalation.to, ["<duty@cert.tw>"], "coordinators are told");
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let count = sink.received().iter().filter(|m| m.data.contains("OVERDUE") && m.data.contains("tw/report")).count();
+    assert_eq!(count, 1, "once, however often the clocks are checked");
+    let r = send(&server.base, "GET", &format!("/api/v1/incidents/{id}/timeline"), &[("Authorization", &auth)], b"");
+    assert!(r.text().contains("escalation to duty@cert.tw"), "and it is on the timeline");
+}

@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod correspondence;
+pub mod deadline_watch;
 pub mod incidents;
 pub mod mailgate;
 pub mod orgs;
