@@ -219,3 +219,32 @@ fn incidents_export_as_json_csv_and_html() {
     assert_eq!(get("xml", &staff.token).status, 400);
     assert_eq!(get("json", &hospital).status, 404, "not the constituent's incident");
 }
+
+#[test]
+fn the_constituent_portal_shows_only_the_organisations_own() {
+    let install = crate::harness::sqlite_install();
+    let (analyst, hospital, _) = setup(&install);
+    let server = install.start(&[]);
+    let staff = Api { base: &server.base, token: analyst };
+    let hospital = Api { base: &server.base, token: hospital };
+    let (_, created) =
+        hospital.call("POST", "/api/v1/reports", Some(json!({"title": "Locked files in radiology", "description": "Ransom note found"})));
+    let (_, triaged) =
+        staff.call("POST", &format!("/api/v1/reports/{}/triage", created["id"].as_str().unwrap()), Some(json!({"action": "promote"})));
+    let incident_ref = triaged["incident"]["reference"].as_str().unwrap().to_string();
+    staff.call("POST", "/api/v1/incidents", Some(json!({"title": "Someone else's incident"})));
+
+    let login = |email: &str| {
+        let mut b = crate::http::Browser::new(&server.base);
+        b.submit("/login", "/login", &[("email", email), ("password", crate::harness::ADMIN_PASSWORD)]);
+        b
+    };
+    let mut it = login("it@hospital.tw");
+    let portal = it.get("/portal").text();
+    assert!(portal.contains(created["reference"].as_str().unwrap()) && portal.contains(&incident_ref), "{portal}");
+    assert!(!portal.contains("Someone else"), "only its own organisation's");
+    let mut agency = login("it@agency.tw");
+    let other = agency.get("/portal").text();
+    assert!(!other.contains(&incident_ref) && !other.contains("radiology"));
+    assert_eq!(it.get("/queue").status, 403, "the analyst queue is for staff");
+}

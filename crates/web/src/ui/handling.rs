@@ -565,6 +565,60 @@ pub async fn act(
     }
 }
 
+/// The constituent portal: the caller's organisation's reports and incidents, as the
+/// policy lets them see (staff go to the queue).
+pub async fn portal(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let (session, principal) = match require_complete(&state, &headers).await {
+        Ok(ok) => ok,
+        Err(page) => return page,
+    };
+    if principal.user.is_staff() {
+        return axum::response::Redirect::to("/queue").into_response();
+    }
+    let who = principal.policy_caller();
+    let store = state.store.incidents();
+    let org = principal.org.id;
+    let (incidents, reports) = match (
+        store.list_incidents(&IncidentFilter { org_id: Some(org), limit: 200, ..Default::default() }).await,
+        store.list_reports(&ReportFilter { org_id: Some(org), limit: 200, ..Default::default() }).await,
+    ) {
+        (Ok(i), Ok(r)) => (i, r),
+        (Err(e), _) | (_, Err(e)) => return failure(&state, &headers, &principal, e),
+    };
+    let zone = &state.settings.time_zone;
+    let page = PageCtx::for_user(&state, &headers, &session, &principal, "title.portal", true);
+    let mut references = std::collections::HashMap::new();
+    let incidents = incidents
+        .into_iter()
+        .filter(|i| svc::may(&who, rampart_core::policy::Action::Read, &svc::incident_resource(i, state.operator_org_id)))
+        .map(|i| {
+            references.insert(i.id, i.reference.clone());
+            PortalIncident {
+                reference: i.reference,
+                title: i.title,
+                status: i.status.to_string(),
+                status_label: page.t(&format!("incident_status.{}", i.status)).to_string(),
+                level: i.tw_level.map(|l| l.get().to_string()).unwrap_or_default(),
+                updated: display(i.updated_at, zone),
+            }
+        })
+        .collect();
+    let reports = reports
+        .into_iter()
+        .filter(|r| svc::may(&who, rampart_core::policy::Action::Read, &svc::report_resource(r, state.operator_org_id)))
+        .map(|r| PortalReport {
+            status: r.status.to_string(),
+            status_label: page.t(&format!("report_status.{}", r.status)).to_string(),
+            received: display(r.created_at, zone),
+            // Only an incident the caller may see is named.
+            incident: r.incident_id.and_then(|i| references.get(&i).cloned()).unwrap_or_default(),
+            reference: r.reference,
+            title: r.title,
+        })
+        .collect();
+    render_page(StatusCode::OK, &PortalPage { page, incidents, reports }, None)
+}
+
 /// The id of a task, investigation or countermeasure named in a form, if it exists
 /// and belongs to this incident.
 async fn work_item<T, F, Fut>(raw: &str, load: F, incident_of: fn(&T) -> Uuid, incident: Uuid) -> Option<Uuid>

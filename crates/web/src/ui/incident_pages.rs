@@ -246,3 +246,32 @@ pub struct ExportPage {
     pub timeline: Vec<TimelineRow>,
     pub observables: Vec<ObservableRow>,
 }
+
+#[derive(Debug, Clone)]
+pub struct PortalIncident {
+    pub reference: String,
+    pub title: String,
+    pub status: String,
+    pub status_label: String,
+    pub level: String,
+    pub updated: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct PortalReport {
+    pub reference: String,
+    pub title: String,
+    pub status: String,
+    pub status_label: String,
+    pub received: String,
+    pub incident: String,
+}
+
+/// The constituent portal: an organisation's own reports and incidents.
+#[derive(Template)]
+#[template(path = "portal.html")]
+pub struct PortalPage {
+    pub page: PageCtx,
+    pub incidents: Vec<PortalIncident>,
+    pub reports: Vec<PortalReport>,
+}

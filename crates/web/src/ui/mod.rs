@@ -46,6 +46,7 @@ pub fn router(report_body_limit: usize) -> Router<AppState> {
         .route("/report", get(report_form::form).post(report_form::submit).layer(axum::extract::DefaultBodyLimit::max(report_body_limit)))
         .route("/report/status/{secret}", get(report_form::status))
         .route("/queue", get(handling::queue))
+        .route("/portal", get(handling::portal))
         .route("/reports/{id}", get(handling::report))
         .route("/reports/{id}/triage", post(handling::triage))
         .route("/incidents/{id}", get(handling::incident))
