@@ -198,9 +198,9 @@ async fn load_postgres(url: &str, a: &Args) -> anyhow::Result<()> {
     let ids = incident_ids(&mut Rng(0x5EED), a.incidents);
     let mut copy =
         pool.copy_in_raw("COPY incident_observables (incident_id, observable_id, first_seen) FROM STDIN WITH (FORMAT csv)").await?;
-    let mut pairs = std::collections::HashSet::new();
-    for (i, link) in links(a).enumerate() {
-        let (inc, obs) = link;
+    // SQLite skips repeated pairs with INSERT OR IGNORE; COPY cannot, so skip them here.
+    let mut pairs = std::collections::HashSet::with_capacity(a.observables as usize);
+    for (inc, obs) in links(a) {
         if !pairs.insert((inc, obs)) {
             continue;
         }
@@ -208,9 +208,6 @@ async fn load_postgres(url: &str, a: &Args) -> anyhow::Result<()> {
         if buf.len() > 1 << 20 {
             copy.send(buf.as_bytes()).await?;
             buf.clear();
-        }
-        if i.is_multiple_of(1_000_000) {
-            pairs.clear();
         }
     }
     copy.send(buf.as_bytes()).await?;

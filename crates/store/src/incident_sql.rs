@@ -21,7 +21,9 @@ pub(crate) fn opt_uuid(s: Option<String>) -> crate::Result<Option<uuid::Uuid>> {
 }
 
 macro_rules! impl_incident_store {
-    ($store:ty, $db:ty, fts = $fts:literal, fts_quote = $quote:expr) => {
+    // Full-text search: `fts_from` joins the index, `fts` is the match clause,
+    // `fts_order` the order that lets the index stop after one page.
+    ($store:ty, $db:ty, fts_from = $fts_from:literal, fts = $fts:literal, fts_order = $fts_order:literal, fts_quote = $quote:expr) => {
         const REPORT_COLUMNS: &str = "id, reference, status, channel, quarantined, reporter_name, reporter_email, reporter_org, submitted_by, org_id, \
             title, description, started_at, noticed_at, affected, suggested_category, tw_level, impact, ci_services, tlp, incident_id, created_at, updated_at";
         const INCIDENT_COLUMNS: &str = "id, reference, title, description, status, rsit_class, rsit_type, tlp, pap, severity, tw_level, sector, org_id, \
@@ -315,18 +317,19 @@ macro_rules! impl_incident_store {
                 clauses.push(clause.replace("{}", &format!("${}", binds.len())));
             };
             if let Some(s) = filter.status {
-                push("status = {}", Bind::Text(s.as_str().into()), &mut binds);
+                push("incidents.status = {}", Bind::Text(s.as_str().into()), &mut binds);
             }
             if let Some(o) = filter.org_id {
-                push("org_id = {}", Bind::Text(o.to_string()), &mut binds);
+                push("incidents.org_id = {}", Bind::Text(o.to_string()), &mut binds);
             }
             if let Some(a) = filter.assignee_id {
-                push("assignee_id = {}", Bind::Text(a.to_string()), &mut binds);
+                push("incidents.assignee_id = {}", Bind::Text(a.to_string()), &mut binds);
             }
             if let Some(s) = filter.severity {
-                push("severity = {}", Bind::Text(s.as_str().into()), &mut binds);
+                push("incidents.severity = {}", Bind::Text(s.as_str().into()), &mut binds);
             }
-            if let Some(text) = filter.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            let text = filter.text.as_deref().map(str::trim).filter(|t| !t.is_empty());
+            if let Some(text) = text {
                 let quote: fn(&str) -> String = $quote;
                 push($fts, Bind::Text(quote(text)), &mut binds);
             }
@@ -334,11 +337,13 @@ macro_rules! impl_incident_store {
                 binds.push(Bind::Time(c.created_at));
                 binds.push(Bind::Text(c.id.to_string()));
                 let (a, b) = (binds.len() - 1, binds.len());
-                clauses.push(format!("(created_at < ${a} OR (created_at = ${a} AND id < ${b}))"));
+                clauses.push(format!("(incidents.created_at < ${a} OR (incidents.created_at = ${a} AND incidents.id < ${b}))"));
             }
             binds.push(Bind::Int(filter.limit.clamp(1, 500)));
             let wher = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
-            (format!("SELECT {INCIDENT_COLUMNS} FROM incidents {wher} ORDER BY created_at DESC, id DESC LIMIT ${}", binds.len()), binds)
+            let columns = INCIDENT_COLUMNS.split(", ").map(|c| format!("incidents.{c}")).collect::<Vec<_>>().join(", ");
+            let (from, order) = if text.is_some() { ($fts_from, $fts_order) } else { ("incidents", "incidents.created_at DESC, incidents.id DESC") };
+            (format!("SELECT {columns} FROM {from} {wher} ORDER BY {order} LIMIT ${}", binds.len()), binds)
         }
 
         #[async_trait::async_trait]

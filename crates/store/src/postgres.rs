@@ -62,7 +62,9 @@ crate::common::impl_store!(PgStore, Postgres, "postgres");
 crate::incident_sql::impl_incident_store!(
     PgStore,
     Postgres,
-    fts = "search @@ plainto_tsquery('simple', {})",
+    fts_from = "incidents",
+    fts = "incidents.search @@ plainto_tsquery('simple', {})",
+    fts_order = "incidents.created_at DESC, incidents.id DESC",
     fts_quote = |text: &str| text.to_string()
 );
 crate::work_sql::impl_work_store!(PgStore);

@@ -104,10 +104,14 @@ pub async fn check_backup_file(path: &Path) -> Result<()> {
 }
 
 crate::common::impl_store!(SqliteStore, Sqlite, "sqlite");
+// Rampart inserts incidents with the time of insertion through one writer, so rowid
+// order is creation order: FTS5 can walk its matches newest first and stop after a page.
 crate::incident_sql::impl_incident_store!(
     SqliteStore,
     Sqlite,
-    fts = "rowid IN (SELECT rowid FROM incidents_fts WHERE incidents_fts MATCH {})",
+    fts_from = "incidents_fts JOIN incidents ON incidents.rowid = incidents_fts.rowid",
+    fts = "incidents_fts MATCH {}",
+    fts_order = "incidents_fts.rowid DESC",
     fts_quote = crate::incidents::fts5_query
 );
 crate::work_sql::impl_work_store!(SqliteStore);
