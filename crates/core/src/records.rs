@@ -184,6 +184,7 @@ pub struct IncidentFields {
     pub sector: Option<String>,
     pub org_id: Option<Uuid>,
     pub nis2_significant: Option<bool>,
+    /// The nil id (`00000000-0000-0000-0000-000000000000`) clears the assignment.
     pub assignee_id: Option<Uuid>,
 }
 

@@ -250,7 +250,7 @@ macro_rules! impl_incident_store {
             .bind(fields.sector.clone().filter(|s| !s.is_empty()))
             .bind(fields.org_id.map(|o| o.to_string()))
             .bind(fields.nis2_significant.unwrap_or(false))
-            .bind(fields.assignee_id.map(|a| a.to_string()))
+            .bind(fields.assignee_id.filter(|a| !a.is_nil()).map(|a| a.to_string()))
             .bind(actor.to_string())
             .bind(now)
             .execute(&mut **tx)
@@ -547,7 +547,11 @@ macro_rules! impl_incident_store {
                 .bind(match &fields.sector { Some(s) if s.is_empty() => None, Some(s) => Some(s.clone()), None => before.sector.clone() })
                 .bind(fields.org_id.or(before.org_id).map(|o| o.to_string()))
                 .bind(fields.nis2_significant.unwrap_or(before.nis2_significant))
-                .bind(fields.assignee_id.or(before.assignee_id).map(|a| a.to_string()))
+                .bind(match fields.assignee_id {
+                    Some(a) if a.is_nil() => None,
+                    Some(a) => Some(a.to_string()),
+                    None => before.assignee_id.map(|a| a.to_string()),
+                })
                 .bind($crate::types::now_micros())
                 .bind(id.to_string())
                 .execute(&mut *tx)

@@ -144,3 +144,42 @@ fn the_incident_page_works_without_javascript() {
         browser.submit(&other_page, &format!("{other_page}/countermeasure_status"), &[("item", &cm_id), ("status", "pending_removal")]);
     assert!(browser.get(wrong.location()).text().contains("flash-error"));
 }
+
+#[test]
+fn assignment_and_the_analysts_own_queue() {
+    let install = crate::harness::sqlite_install();
+    install.user("analyst@cert.tw", "Rampart CERT", "cert", "analyst");
+    install.user("other@cert.tw", "Rampart CERT", "cert", "analyst");
+    let token = install.token("analyst@cert.tw", "read,write");
+    let server = install.start(&[("RAMPART_REQUIRE_TOTP_FOR_STAFF", "false")]);
+    let auth = format!("Bearer {token}");
+    let api = |method: &str, path: &str, body: Value| {
+        let r = send(
+            &server.base,
+            method,
+            path,
+            &[("Authorization", &auth), ("Content-Type", "application/json")],
+            body.to_string().as_bytes(),
+        );
+        (r.status, r.json())
+    };
+    let (_, me) = api("GET", "/api/v1/me", Value::Null);
+    let (_, mine) = api("POST", "/api/v1/incidents", json!({"title": "Assigned to me", "assignee_id": me["id"]}));
+    api("POST", "/api/v1/incidents", json!({"title": "Nobody's"}));
+    assert_eq!(
+        api("POST", "/api/v1/incidents", json!({"title": "x", "assignee_id": uuid::Uuid::now_v7()})).0,
+        422,
+        "only staff are assigned"
+    );
+
+    let mut browser = crate::http::Browser::new(&server.base);
+    browser.submit("/login", "/login", &[("email", "analyst@cert.tw"), ("password", crate::harness::ADMIN_PASSWORD)]);
+    let only_mine = browser.get("/queue?mine=1").text();
+    assert!(only_mine.contains("Assigned to me") && !only_mine.contains("Nobody&#39;s") && !only_mine.contains("Nobody's"));
+
+    // Unassigning through the incident page.
+    let page = format!("/incidents/{}", mine["id"].as_str().unwrap());
+    browser.submit(&page, &format!("{page}/classify"), &[("severity", "medium"), ("assignee_id", "")]);
+    let (_, after) = api("GET", &format!("/api/v1/incidents/{}", mine["id"].as_str().unwrap()), Value::Null);
+    assert!(after["assignee_id"].is_null(), "{after}");
+}

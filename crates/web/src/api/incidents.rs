@@ -210,6 +210,16 @@ fn require_staff_writer(caller: &ApiCaller) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Incidents are assigned to CERT staff (the nil id clears the assignment).
+async fn check_assignee(state: &AppState, fields: &IncidentFields) -> Result<(), ApiError> {
+    if let Some(a) = fields.assignee_id.filter(|a| !a.is_nil()) {
+        if !state.store.get_user(a).await?.is_some_and(|u| u.is_staff()) {
+            return Err(ApiError::validation("incidents are assigned to CERT staff"));
+        }
+    }
+    Ok(())
+}
+
 fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
     let limit = limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
@@ -232,6 +242,7 @@ pub async fn create_incident(
     ApiJson(fields): ApiJson<IncidentFields>,
 ) -> Result<(StatusCode, Json<Incident>), ApiError> {
     require_staff_writer(&caller)?;
+    check_assignee(&state, &fields).await?;
     let text = format!("{}\n{}", fields.title.as_deref().unwrap_or(""), fields.description.as_deref().unwrap_or(""));
     let observables = rampart_core::observables::extract(&text);
     let incident = state.store.incidents().create_incident(&Actor::User(caller.principal.user.id), fields, &observables).await?;
@@ -313,6 +324,7 @@ pub async fn update_incident(
     ApiJson(fields): ApiJson<IncidentFields>,
 ) -> ApiResult<Incident> {
     writable(&state, &caller, id).await?;
+    check_assignee(&state, &fields).await?;
     Ok(Json(state.store.incidents().update_incident(&Actor::User(caller.principal.user.id), id, fields).await?))
 }
 

@@ -110,7 +110,17 @@ fn human_size(bytes: i64) -> String {
     }
 }
 
-pub async fn queue(State(state): State<AppState>, headers: HeaderMap) -> Response {
+#[derive(Deserialize)]
+pub struct QueueQuery {
+    #[serde(default)]
+    mine: Option<String>,
+}
+
+pub async fn queue(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<QueueQuery>,
+) -> Response {
     let (session, principal) = match staff_session(&state, &headers).await {
         Ok(ok) => ok,
         Err(page) => return page,
@@ -134,7 +144,9 @@ pub async fn queue(State(state): State<AppState>, headers: HeaderMap) -> Respons
             quarantined: r.quarantined,
         })
         .collect();
-    let incidents = match store.list_incidents(&IncidentFilter { limit: 200, ..Default::default() }).await {
+    let only_mine = q.mine.is_some_and(|m| !m.is_empty() && m != "0");
+    let filter = IncidentFilter { assignee_id: only_mine.then_some(principal.user.id), limit: 200, ..Default::default() };
+    let incidents = match store.list_incidents(&filter).await {
         Ok(i) => i,
         Err(e) => return failure(&state, &headers, &principal, e),
     };
@@ -154,13 +166,17 @@ pub async fn queue(State(state): State<AppState>, headers: HeaderMap) -> Respons
             level: incident.tw_level.map(|l| l.get().to_string()).unwrap_or_default(),
             next_due: next.map(|d| d.to_rfc3339()).unwrap_or_default(),
             overdue: open.iter().any(|d| d.state == DeadlineState::Overdue),
+            mine: incident.assignee_id == Some(principal.user.id),
         });
     }
-    // Overdue clocks first, then the nearest deadline, then the rest.
+    // Overdue clocks first, then the analyst's own, then the nearest deadline.
     rows.sort_by(|a, b| {
-        b.overdue.cmp(&a.overdue).then_with(|| (a.next_due.is_empty(), &a.next_due).cmp(&(b.next_due.is_empty(), &b.next_due)))
+        b.overdue
+            .cmp(&a.overdue)
+            .then(b.mine.cmp(&a.mine))
+            .then_with(|| (a.next_due.is_empty(), &a.next_due).cmp(&(b.next_due.is_empty(), &b.next_due)))
     });
-    render_page(StatusCode::OK, &QueuePage { page, reports: report_rows, incidents: rows }, None)
+    render_page(StatusCode::OK, &QueuePage { page, reports: report_rows, incidents: rows, only_mine }, None)
 }
 
 pub async fn report(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<Uuid>) -> Response {
@@ -310,6 +326,17 @@ pub async fn incident(State(state): State<AppState>, headers: HeaderMap, Path(id
     };
     let zone = &state.settings.time_zone;
     let actor_names = actor_names(store, &timeline).await;
+    let staff: Vec<Opt> = store
+        .list_users(None)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|u| u.is_staff() && !u.disabled && !u.roles.iter().all(|r| *r == rampart_core::account::Role::Auditor))
+        .map(|u| Opt {
+            value: u.id.to_string(),
+            label: if u.display_name.is_empty() { u.email } else { format!("{} ({})", u.display_name, u.email) },
+        })
+        .collect();
     let work = store.work();
     let (tasks, investigations, countermeasures) = (
         work.tasks(id).await.unwrap_or_default(),
@@ -384,6 +411,8 @@ pub async fn incident(State(state): State<AppState>, headers: HeaderMap, Path(id
                     .collect(),
             })
             .collect(),
+        staff,
+        assignee_id: i.assignee_id.map(|a| a.to_string()).unwrap_or_default(),
         countermeasure_kinds: CountermeasureKind::ALL
             .iter()
             .map(|k| Opt { value: k.to_string(), label: page.t(&format!("countermeasure_kind.{k}")).to_string() })
@@ -425,6 +454,8 @@ pub struct ActionForm {
     #[serde(default)]
     item: String,
     #[serde(default)]
+    assignee_id: String,
+    #[serde(default)]
     csrf: String,
 }
 
@@ -454,8 +485,20 @@ pub async fn act(
             Err(_) => return redirect_with_flash(&state, &back, "error", "flash.invalid_input"),
         },
         "classify" => {
-            let fields =
-                IncidentFields { tw_level: form.tw_level.parse().ok(), severity: form.severity.parse().ok(), ..Default::default() };
+            // Empty means nobody: the nil id clears the assignment.
+            let assignee_id = match form.assignee_id.trim() {
+                "" => Uuid::nil(),
+                raw => match raw.parse::<Uuid>() {
+                    Ok(a) if store_is_staff(&state, a).await => a,
+                    _ => return redirect_with_flash(&state, &back, "error", "flash.invalid_input"),
+                },
+            };
+            let fields = IncidentFields {
+                tw_level: form.tw_level.parse().ok(),
+                severity: form.severity.parse().ok(),
+                assignee_id: Some(assignee_id),
+                ..Default::default()
+            };
             store.update_incident(&actor, id, fields).await.map(|_| "flash.classified")
         }
         "milestone" => {
@@ -617,6 +660,10 @@ pub async fn portal(State(state): State<AppState>, headers: HeaderMap) -> Respon
         })
         .collect();
     render_page(StatusCode::OK, &PortalPage { page, incidents, reports }, None)
+}
+
+async fn store_is_staff(state: &AppState, user: Uuid) -> bool {
+    state.store.get_user(user).await.ok().flatten().is_some_and(|u| u.is_staff())
 }
 
 /// The id of a task, investigation or countermeasure named in a form, if it exists

@@ -93,6 +93,8 @@ pub struct IncidentRow {
     /// RFC 3339 of the earliest open legal deadline, or empty.
     pub next_due: String,
     pub overdue: bool,
+    /// Assigned to the signed-in analyst.
+    pub mine: bool,
 }
 
 /// The analyst queue (`GET /queue`): new reports, then incidents with overdue clocks first.
@@ -102,6 +104,8 @@ pub struct QueuePage {
     pub page: PageCtx,
     pub reports: Vec<ReportRow>,
     pub incidents: Vec<IncidentRow>,
+    /// Showing only the incidents assigned to the analyst.
+    pub only_mine: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -194,6 +198,9 @@ pub struct IncidentPage {
     pub severities: Vec<Opt>,
     /// Milestones an analyst can record (aware, reported, …).
     pub milestones: Vec<Opt>,
+    /// CERT staff an incident can be assigned to.
+    pub staff: Vec<Opt>,
+    pub assignee_id: String,
     pub tasks: Vec<TaskRow>,
     pub investigations: Vec<InvestigationRow>,
     pub countermeasures: Vec<CountermeasureRow>,
