@@ -295,13 +295,15 @@ pub async fn list_incidents(
     Ok(Json(IncidentPage { items, next_cursor }))
 }
 
-async fn readable(state: &AppState, caller: &ApiCaller, id: Uuid) -> Result<Incident, ApiError> {
+/// The incident, if the caller may read it; otherwise "not found".
+pub(super) async fn readable(state: &AppState, caller: &ApiCaller, id: Uuid) -> Result<Incident, ApiError> {
     svc::readable_incident(&*state.store, &caller.policy_caller(), state.operator_org_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("incident"))
 }
 
-async fn writable(state: &AppState, caller: &ApiCaller, id: Uuid) -> Result<Incident, ApiError> {
+/// The incident, if the caller may work on it.
+pub(super) async fn writable(state: &AppState, caller: &ApiCaller, id: Uuid) -> Result<Incident, ApiError> {
     svc::writable_incident(&*state.store, &caller.policy_caller(), state.operator_org_id, id).await.map_err(|e| match e {
         crate::service::ServiceError::Store(StoreError::NotFound) => ApiError::not_found("incident"),
         other => other.into(),

@@ -1,3 +1,4 @@
+use super::incidents::{readable, writable};
 use super::ApiResult;
 use crate::auth::ApiCaller;
 use crate::problem::{ApiError, ApiJson, Problem};
@@ -8,26 +9,11 @@ use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use rampart_core::incident::{CountermeasureStatus, InvestigationStatus};
-use rampart_core::records::Incident;
 use rampart_core::work::{Countermeasure, CountermeasureKind, Investigation, Task};
-use rampart_store::{Actor, StoreError};
+use rampart_store::Actor;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
-
-/// The incident, if the caller may work on it.
-async fn writable(state: &AppState, caller: &ApiCaller, id: Uuid) -> Result<Incident, ApiError> {
-    svc::writable_incident(&*state.store, &caller.policy_caller(), state.operator_org_id, id).await.map_err(|e| match e {
-        crate::service::ServiceError::Store(StoreError::NotFound) => ApiError::not_found("incident"),
-        other => other.into(),
-    })
-}
-
-async fn readable(state: &AppState, caller: &ApiCaller, id: Uuid) -> Result<Incident, ApiError> {
-    svc::readable_incident(&*state.store, &caller.policy_caller(), state.operator_org_id, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("incident"))
-}
 
 fn actor(caller: &ApiCaller) -> Actor {
     Actor::User(caller.principal.user.id)

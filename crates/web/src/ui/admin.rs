@@ -1,7 +1,7 @@
 //! Administration of organisations and users.
 
 use super::pages::{Opt, OrgRow, OrgsPage, UserRow, UsersPage};
-use super::{error_page, redirect_with_flash, render_page, require_complete, session_csrf_ok, PageCtx, UiForm};
+use super::{error_page, internal_error, redirect_with_flash, render_page, require_complete, session_csrf_ok, PageCtx, UiForm};
 use crate::auth::Principal;
 use crate::service::accounts::{self, CreateUser};
 use crate::service::{orgs, ServiceError};
@@ -26,11 +26,6 @@ async fn admin_session(state: &AppState, headers: &HeaderMap) -> Result<(Session
     Ok((session, principal))
 }
 
-fn store_failure(state: &AppState, headers: &HeaderMap, principal: &Principal, e: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "administration page failed");
-    error_page(state, headers, Some(principal), StatusCode::INTERNAL_SERVER_ERROR, "error.internal")
-}
-
 pub async fn orgs_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let (session, principal) = match admin_session(&state, &headers).await {
         Ok(ok) => ok,
@@ -38,7 +33,7 @@ pub async fn orgs_page(State(state): State<AppState>, headers: HeaderMap) -> Res
     };
     let all = match state.store.list_orgs().await {
         Ok(all) => all,
-        Err(e) => return store_failure(&state, &headers, &principal, e),
+        Err(e) => return internal_error(&state, &headers, &principal, e),
     };
     let page = PageCtx::for_user(&state, &headers, &session, &principal, "title.orgs", true);
     let names: HashMap<_, _> = all.iter().map(|o| (o.id, o.name.clone())).collect();
@@ -101,7 +96,7 @@ pub async fn orgs_submit(State(state): State<AppState>, headers: HeaderMap, UiFo
         Err(ServiceError::Invalid(_) | ServiceError::Store(StoreError::Conflict(_) | StoreError::Invalid(_))) => {
             redirect_with_flash(&state, back, "error", "flash.invalid_input")
         }
-        Err(e) => store_failure(&state, &headers, &principal, e),
+        Err(e) => internal_error(&state, &headers, &principal, e),
     }
 }
 
@@ -120,7 +115,7 @@ pub async fn users_page(State(state): State<AppState>, headers: HeaderMap) -> Re
     };
     let (users, all_orgs) = match (state.store.list_users(None).await, state.store.list_orgs().await) {
         (Ok(u), Ok(o)) => (u, o),
-        (Err(e), _) | (_, Err(e)) => return store_failure(&state, &headers, &principal, e),
+        (Err(e), _) | (_, Err(e)) => return internal_error(&state, &headers, &principal, e),
     };
     let page = PageCtx::for_user(&state, &headers, &session, &principal, "title.users", true);
     let names: HashMap<_, _> = all_orgs.iter().map(|o| (o.id, o.name.clone())).collect();
@@ -186,6 +181,6 @@ pub async fn users_submit(State(state): State<AppState>, headers: HeaderMap, UiF
         Err(
             ServiceError::Invalid(_) | ServiceError::Forbidden(_) | ServiceError::Store(StoreError::Conflict(_) | StoreError::Invalid(_)),
         ) => redirect_with_flash(&state, back, "error", "flash.invalid_input"),
-        Err(e) => store_failure(&state, &headers, &principal, e),
+        Err(e) => internal_error(&state, &headers, &principal, e),
     }
 }

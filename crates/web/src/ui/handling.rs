@@ -3,7 +3,7 @@
 
 use super::incident_pages::*;
 use super::pages::Opt;
-use super::{error_page, redirect_with_flash, render_page, require_complete, session_csrf_ok, PageCtx, UiForm};
+use super::{error_page, internal_error, redirect_with_flash, render_page, require_complete, session_csrf_ok, PageCtx, UiForm};
 use crate::auth::Principal;
 use crate::service::incidents::{self as svc};
 use crate::time::display;
@@ -27,11 +27,6 @@ async fn staff_session(state: &AppState, headers: &HeaderMap) -> Result<(Session
         return Err(error_page(state, headers, Some(&principal), StatusCode::FORBIDDEN, "error.forbidden"));
     }
     Ok((session, principal))
-}
-
-fn failure(state: &AppState, headers: &HeaderMap, principal: &Principal, e: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "incident page failed");
-    error_page(state, headers, Some(principal), StatusCode::INTERNAL_SERVER_ERROR, "error.internal")
 }
 
 fn level_opts(page: &PageCtx) -> Vec<Opt> {
@@ -130,7 +125,7 @@ pub async fn queue(
     let zone = &state.settings.time_zone;
     let reports = match store.list_reports(&ReportFilter { status: Some(ReportStatus::New), limit: 100, ..Default::default() }).await {
         Ok(r) => r,
-        Err(e) => return failure(&state, &headers, &principal, e),
+        Err(e) => return internal_error(&state, &headers, &principal, e),
     };
     let report_rows = reports
         .iter()
@@ -148,7 +143,7 @@ pub async fn queue(
     let filter = IncidentFilter { assignee_id: only_mine.then_some(principal.user.id), limit: 200, ..Default::default() };
     let incidents = match store.list_incidents(&filter).await {
         Ok(i) => i,
-        Err(e) => return failure(&state, &headers, &principal, e),
+        Err(e) => return internal_error(&state, &headers, &principal, e),
     };
     let mut rows = Vec::new();
     for incident in incidents.into_iter().filter(|i| i.status != IncidentStatus::Closed) {
@@ -188,7 +183,7 @@ pub async fn report(State(state): State<AppState>, headers: HeaderMap, Path(id):
     let report = match store.get_report(id).await {
         Ok(Some(r)) => r,
         Ok(None) => return error_page(&state, &headers, Some(&principal), StatusCode::NOT_FOUND, "error.report_not_found"),
-        Err(e) => return failure(&state, &headers, &principal, e),
+        Err(e) => return internal_error(&state, &headers, &principal, e),
     };
     let (observables, attachments, open) = match (
         store.report_observables(id).await,
@@ -196,7 +191,7 @@ pub async fn report(State(state): State<AppState>, headers: HeaderMap, Path(id):
         store.list_incidents(&IncidentFilter { limit: 200, ..Default::default() }).await,
     ) {
         (Ok(o), Ok(a), Ok(i)) => (o, a, i),
-        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return failure(&state, &headers, &principal, e),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return internal_error(&state, &headers, &principal, e),
     };
     for a in &attachments {
         let _ = store.record_custody(&Actor::User(principal.user.id), a.id, "listed", "shown on the report page").await;
@@ -293,7 +288,7 @@ pub async fn triage(State(state): State<AppState>, headers: HeaderMap, Path(id):
         Ok((_, Some(incident))) => redirect_with_flash(&state, &format!("/incidents/{}", incident.id), "ok", "flash.triaged"),
         Ok((_, None)) => redirect_with_flash(&state, "/queue", "ok", "flash.triaged"),
         Err(rampart_store::StoreError::Invalid(_)) => redirect_with_flash(&state, &back, "error", "flash.transition_invalid"),
-        Err(e) => failure(&state, &headers, &principal, e),
+        Err(e) => internal_error(&state, &headers, &principal, e),
     }
 }
 
@@ -306,11 +301,11 @@ pub async fn incident(State(state): State<AppState>, headers: HeaderMap, Path(id
     let incident = match svc::readable_incident(store, &principal.policy_caller(), state.operator_org_id, id).await {
         Ok(Some(i)) => i,
         Ok(None) => return error_page(&state, &headers, Some(&principal), StatusCode::NOT_FOUND, "error.not_found"),
-        Err(e) => return failure(&state, &headers, &principal, e),
+        Err(e) => return internal_error(&state, &headers, &principal, e),
     };
     let detail = match svc::detail(store, incident).await {
         Ok(d) => d,
-        Err(e) => return failure(&state, &headers, &principal, e),
+        Err(e) => return internal_error(&state, &headers, &principal, e),
     };
     let timeline = store.incidents().incident_timeline(id).await.unwrap_or_default();
     let attachments = store.incidents().attachments_of(None, Some(id)).await.unwrap_or_default();
@@ -604,7 +599,7 @@ pub async fn act(
     match outcome {
         Ok(key) => redirect_with_flash(&state, &back, "ok", key),
         Err(rampart_store::StoreError::Invalid(_)) => redirect_with_flash(&state, &back, "error", "flash.transition_invalid"),
-        Err(e) => failure(&state, &headers, &principal, e),
+        Err(e) => internal_error(&state, &headers, &principal, e),
     }
 }
 
@@ -626,7 +621,7 @@ pub async fn portal(State(state): State<AppState>, headers: HeaderMap) -> Respon
         store.list_reports(&ReportFilter { org_id: Some(org), limit: 200, ..Default::default() }).await,
     ) {
         (Ok(i), Ok(r)) => (i, r),
-        (Err(e), _) | (_, Err(e)) => return failure(&state, &headers, &principal, e),
+        (Err(e), _) | (_, Err(e)) => return internal_error(&state, &headers, &principal, e),
     };
     let zone = &state.settings.time_zone;
     let page = PageCtx::for_user(&state, &headers, &session, &principal, "title.portal", true);
@@ -688,21 +683,21 @@ pub async fn attachment(State(state): State<AppState>, headers: HeaderMap, Path(
     let attachment = match svc::readable_attachment(store, &principal.policy_caller(), state.operator_org_id, id).await {
         Ok(Some(a)) => a,
         Ok(None) => return error_page(&state, &headers, Some(&principal), StatusCode::NOT_FOUND, "error.not_found"),
-        Err(e) => return failure(&state, &headers, &principal, e),
+        Err(e) => return internal_error(&state, &headers, &principal, e),
     };
     let Some(path) = state.evidence.path_of(&attachment.sha256) else {
-        return failure(&state, &headers, &principal, "bad digest");
+        return internal_error(&state, &headers, &principal, "bad digest");
     };
     let bytes = match tokio::fs::read(&path).await {
         Ok(b) => b,
-        Err(e) => return failure(&state, &headers, &principal, e),
+        Err(e) => return internal_error(&state, &headers, &principal, e),
     };
     if let Err(e) = store
         .incidents()
         .record_custody(&Actor::User(principal.user.id), id, "exported", &format!("downloaded by {}", principal.user.email))
         .await
     {
-        return failure(&state, &headers, &principal, e);
+        return internal_error(&state, &headers, &principal, e);
     }
     let ascii: String = attachment.filename.chars().map(|c| if c.is_ascii_alphanumeric() || ".-_".contains(c) { c } else { '_' }).collect();
     let encoded: String = attachment

@@ -128,6 +128,12 @@ pub fn error_page(state: &AppState, headers: &HeaderMap, principal: Option<&Prin
     render(status, &pages::ErrorPage { page, status: status.as_u16(), message })
 }
 
+/// A failure behind a page: logged with its cause, shown as a plain internal error.
+pub fn internal_error(state: &AppState, headers: &HeaderMap, principal: &Principal, e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "page failed");
+    error_page(state, headers, Some(principal), StatusCode::INTERNAL_SERVER_ERROR, "error.internal")
+}
+
 /// Unknown paths: a problem document under `/api`, a page elsewhere.
 pub async fn not_found(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
     if uri.path().starts_with("/api/") {
