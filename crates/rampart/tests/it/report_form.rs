@@ -83,6 +83,11 @@ fn a_public_report_reaches_the_analyst_and_becomes_an_incident() {
         );
         assert_eq!(promoted.status, 303, "{}", promoted.text());
         let incident_path = promoted.location().to_string();
+        // The chain of custody shows who received, listed and exported the evidence.
+        let csrf = hidden_value(&analyst.get(&incident_path).text(), "csrf").unwrap();
+        let evidence = analyst.request("GET", &format!("/api/v1{incident_path}/evidence"), &[("X-CSRF-Token", &csrf)], b"").json();
+        let actions: Vec<&str> = evidence[0]["custody"].as_array().unwrap().iter().map(|c| c["action"].as_str().unwrap()).collect();
+        assert_eq!(actions, ["received", "listed", "exported", "listed"], "each view of the report page counts: {evidence}");
         assert!(incident_path.starts_with("/incidents/"));
         let incident = analyst.get(&incident_path).text();
         assert!(incident.contains("id=\"deadlines\""), "the clocks show");

@@ -528,3 +528,26 @@ pub async fn send_mail(
         crate::service::correspondence::send(&*state.store, state.mailer.as_ref(), &actor, record, &incident.reference, mail).await?;
     Ok((StatusCode::CREATED, Json(entry)))
 }
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EvidenceView {
+    #[serde(flatten)]
+    pub attachment: rampart_core::records::Attachment,
+    pub custody: Vec<rampart_core::records::CustodyEntry>,
+}
+
+#[utoipa::path(get, path = "/api/v1/incidents/{id}/evidence", tag = "incidents", params(("id" = Uuid, Path, description = "Incident id")),
+    responses((status = 200, description = "The incident's evidence (its own and its reports') with the chain of custody of each", body = Vec<EvidenceView>)))]
+pub async fn evidence(State(state): State<AppState>, caller: ApiCaller, Path(id): Path<Uuid>) -> ApiResult<Vec<EvidenceView>> {
+    readable(&state, &caller, id).await?;
+    if !caller.policy_caller().is_staff() {
+        return Err(ApiError::forbidden("the chain of custody is for CERT staff"));
+    }
+    let store = state.store.incidents();
+    let mut out = Vec::new();
+    for attachment in store.attachments_of(None, Some(id)).await? {
+        let custody = store.custody(attachment.id).await?;
+        out.push(EvidenceView { attachment, custody });
+    }
+    Ok(Json(out))
+}

@@ -25,7 +25,7 @@ use utoipa::{Modify, OpenApi};
         audit::audit_log,
         incidents::create_reports, incidents::list_reports, incidents::get_report, incidents::triage_report,
         incidents::create_incident, incidents::list_incidents, incidents::get_incident, incidents::update_incident, incidents::set_status,
-        incidents::set_milestone, incidents::deadlines, incidents::observables, incidents::timeline, incidents::add_note, incidents::related, incidents::export, incidents::send_mail,
+        incidents::set_milestone, incidents::deadlines, incidents::observables, incidents::timeline, incidents::add_note, incidents::related, incidents::export, incidents::send_mail, incidents::evidence,
         work::list_tasks, work::add_task, work::update_task, work::list_investigations, work::add_investigation, work::investigation_status,
         work::list_countermeasures, work::add_countermeasure, work::countermeasure_status, work::link, work::merge,
     ),
@@ -79,6 +79,7 @@ pub fn router() -> Router<AppState> {
         .route("/incidents/{id}/related", get(incidents::related))
         .route("/incidents/{id}/export", get(incidents::export))
         .route("/incidents/{id}/mail", post(incidents::send_mail))
+        .route("/incidents/{id}/evidence", get(incidents::evidence))
         .route("/incidents/{id}/tasks", get(work::list_tasks).post(work::add_task))
         .route("/tasks/{id}", patch(work::update_task))
         .route("/incidents/{id}/investigations", get(work::list_investigations).post(work::add_investigation))
