@@ -213,6 +213,7 @@ async fn load_postgres(url: &str, a: &Args) -> anyhow::Result<()> {
     copy.send(buf.as_bytes()).await?;
     copy.finish().await?;
     sqlx::query("ANALYZE").execute(&pool).await?;
+    pool.close().await;
     println!("  postgres: loaded in {:.0} s", started.elapsed().as_secs_f64());
     Ok(())
 }
@@ -389,7 +390,7 @@ async fn main() -> anyhow::Result<()> {
         load_postgres(&bench_url, &a).await?;
         verdicts.push(("postgres", measure("postgres", &store, &a).await?));
         store.pool().close().await;
-        sqlx::query(&format!("DROP DATABASE {db}")).execute(&admin).await?;
+        sqlx::query(&format!("DROP DATABASE {db} WITH (FORCE)")).execute(&admin).await?;
     }
     let mut all_ok = true;
     for (backend, results) in &verdicts {
