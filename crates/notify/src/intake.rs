@@ -90,6 +90,38 @@ pub fn parse(raw: &[u8]) -> Result<IncomingMail, ParseError> {
     })
 }
 
+/// Reads a MIME entity that is not a whole message, such as the decrypted payload of
+/// a PGP/MIME message: its text and attachments.
+pub fn parse_entity(raw: &[u8]) -> (String, Vec<MailAttachment>) {
+    let Some(message) = MessageParser::default().parse(raw) else {
+        return (String::from_utf8_lossy(raw).into_owned(), Vec::new());
+    };
+    let mut text = String::new();
+    for i in 0..message.text_body_count() {
+        if let Some(part) = message.body_text(i) {
+            if !text.is_empty() {
+                text.push_str("\n\n");
+            }
+            text.push_str(&part);
+        }
+    }
+    let attachments = message
+        .attachments()
+        .map(|part| MailAttachment {
+            filename: part.attachment_name().unwrap_or("attachment.bin").to_string(),
+            content_type: part
+                .content_type()
+                .map(|ct| match ct.subtype() {
+                    Some(sub) => format!("{}/{}", ct.ctype(), sub),
+                    None => ct.ctype().to_string(),
+                })
+                .unwrap_or_else(|| "application/octet-stream".into()),
+            bytes: part.contents().to_vec(),
+        })
+        .collect();
+    (text, attachments)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

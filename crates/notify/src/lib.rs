@@ -2,4 +2,5 @@
 //! intake needs (sender, subject, references in the subject, text, attachments).
 
 pub mod intake;
+pub mod openpgp;
 pub mod smtp;

@@ -24,6 +24,17 @@ pub struct Config {
     pub intake: IntakeConfig,
     pub smtp: SmtpConfig,
     pub deadlines: DeadlinesConfig,
+    pub pgp: PgpConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PgpConfig {
+    /// The CERT's OpenPGP secret key (armored or binary); its passphrase is read from
+    /// the environment variable RAMPART_PGP_PASSPHRASE.
+    pub secret_key_file: String,
+    /// A folder of contacts' public keys (`*.asc`, `*.gpg`, `*.pgp`).
+    pub contact_keys_dir: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -102,6 +113,7 @@ impl Default for Config {
             },
             smtp: SmtpConfig { relay: web.smtp_relay, from: web.mail_from },
             deadlines: DeadlinesConfig { check_seconds: 60, remind_before_minutes: 30 },
+            pgp: PgpConfig { secret_key_file: String::new(), contact_keys_dir: String::new() },
         }
     }
 }
@@ -139,6 +151,8 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("RAMPART_MAIL_FROM", "smtp.from"),
     ("RAMPART_DEADLINE_CHECK_SECONDS", "deadlines.check_seconds"),
     ("RAMPART_REMIND_BEFORE_MINUTES", "deadlines.remind_before_minutes"),
+    ("RAMPART_PGP_SECRET_KEY_FILE", "pgp.secret_key_file"),
+    ("RAMPART_PGP_CONTACT_KEYS_DIR", "pgp.contact_keys_dir"),
 ];
 
 impl Config {
@@ -350,6 +364,13 @@ check_seconds = 60
 # Reminder to the assignee this long before a clock runs out; when it has, the
 # coordinators are told.                                  (RAMPART_REMIND_BEFORE_MINUTES)
 remind_before_minutes = 30
+
+[pgp]
+# The CERT's OpenPGP secret key, to decrypt mail sent to the mailgate. Its passphrase
+# comes from the environment variable RAMPART_PGP_PASSPHRASE, never from this file.
+secret_key_file = ""                                      # (RAMPART_PGP_SECRET_KEY_FILE)
+# A folder of contacts' public keys (*.asc); signatures by them are reported as good.
+contact_keys_dir = ""                                     # (RAMPART_PGP_CONTACT_KEYS_DIR)
 "#;
 
 #[cfg(test)]

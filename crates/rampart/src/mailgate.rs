@@ -36,8 +36,17 @@ pub async fn run(config: &Config, queue: Option<&str>) -> ExitCode {
         eprintln!("mailgate: the database is not ready, the MTA will retry: {e}");
         return ExitCode::from(EX_TEMPFAIL);
     }
+    let keyring = match keyring(config) {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("mailgate: the OpenPGP keys are not usable, the MTA will retry: {e}");
+            return ExitCode::from(EX_TEMPFAIL);
+        }
+    };
     let evidence = rampart_web::evidence::EvidenceStore::new(&config.data_dir);
-    match rampart_web::service::mailgate::deliver(&*store, &evidence, &raw, queue, config.intake.max_attachment_bytes).await {
+    match rampart_web::service::mailgate::deliver(&*store, &evidence, &raw, queue, config.intake.max_attachment_bytes, keyring.as_ref())
+        .await
+    {
         Ok(delivered) => {
             println!("{}", delivered.reference());
             ExitCode::SUCCESS
@@ -47,4 +56,15 @@ pub async fn run(config: &Config, queue: Option<&str>) -> ExitCode {
             ExitCode::from(EX_TEMPFAIL)
         }
     }
+}
+
+/// The CERT key and contacts' keys, when configured.
+fn keyring(config: &Config) -> Result<Option<rampart_notify::openpgp::Keyring>, rampart_notify::openpgp::PgpError> {
+    let secret = Some(config.pgp.secret_key_file.as_str()).filter(|p| !p.is_empty()).map(std::path::Path::new);
+    let contacts = Some(config.pgp.contact_keys_dir.as_str()).filter(|p| !p.is_empty()).map(std::path::Path::new);
+    if secret.is_none() && contacts.is_none() {
+        return Ok(None);
+    }
+    let passphrase = std::env::var("RAMPART_PGP_PASSPHRASE").unwrap_or_default();
+    rampart_notify::openpgp::Keyring::load(secret, &passphrase, contacts).map(Some)
 }

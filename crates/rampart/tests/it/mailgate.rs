@@ -79,3 +79,121 @@ fn unreadable_mail_is_quarantined_and_exit_codes_follow_sendmail() {
     let down = install.cli(&["mailgate", "--database", "postgres://nobody@127.0.0.1:1/none"], Some(&message("x", "y")), &[]);
     assert_eq!(down.status.code(), Some(75), "EX_TEMPFAIL: the MTA keeps the message and retries");
 }
+
+mod openpgp {
+    use crate::harness::sqlite_install;
+    use crate::http::send;
+    use pgp::composed::{
+        EncryptionCaps, KeyType, MessageBuilder, SecretKeyParamsBuilder, SignedPublicKey, SignedSecretKey, SubkeyParamsBuilder,
+    };
+    use pgp::crypto::{ecc_curve::ECCCurve, hash::HashAlgorithm, sym::SymmetricKeyAlgorithm};
+    use pgp::types::Password;
+
+    fn key(uid: &str) -> SignedSecretKey {
+        let mut sign = SubkeyParamsBuilder::default();
+        sign.key_type(KeyType::Ed25519Legacy).can_sign(true).can_encrypt(EncryptionCaps::None).can_authenticate(false);
+        let mut encrypt = SubkeyParamsBuilder::default();
+        encrypt
+            .key_type(KeyType::ECDH(ECCCurve::Curve25519Legacy))
+            .can_sign(false)
+            .can_encrypt(EncryptionCaps::All)
+            .can_authenticate(false);
+        let mut params = SecretKeyParamsBuilder::default();
+        params
+            .key_type(KeyType::Ed25519Legacy)
+            .can_certify(true)
+            .can_sign(false)
+            .can_encrypt(EncryptionCaps::None)
+            .primary_user_id(uid.into())
+            .subkeys(vec![sign.build().unwrap(), encrypt.build().unwrap()]);
+        params.build().unwrap().generate(rand08::thread_rng()).unwrap()
+    }
+
+    fn encrypted_to(cert: &SignedSecretKey, signer: &SignedSecretKey, entity: &str) -> String {
+        let public = SignedPublicKey::from(cert.clone());
+        let mut builder =
+            MessageBuilder::from_bytes("", entity.as_bytes().to_vec()).seipd_v1(rand08::thread_rng(), SymmetricKeyAlgorithm::AES256);
+        builder.encrypt_to_key(rand08::thread_rng(), &public.public_subkeys[1]).unwrap();
+        builder.sign(&signer.secret_subkeys[0].key, Password::empty(), HashAlgorithm::Sha256);
+        builder.to_armored_string(rand08::thread_rng(), Default::default()).unwrap()
+    }
+
+    #[test]
+    fn pgp_mime_is_decrypted_with_the_cert_key_and_the_signature_recorded() {
+        let install = sqlite_install();
+        install.user("analyst@cert.tw", "Rampart CERT", "cert", "analyst");
+        let token = install.token("analyst@cert.tw", "read");
+        let (cert, contact) = (key("CERT <cert@cert.example.tw>"), key("SOC <soc@bank.example.tw>"));
+        let keys = install.data_dir().join("keys");
+        std::fs::create_dir_all(keys.join("contacts")).unwrap();
+        std::fs::write(keys.join("cert.asc"), cert.to_armored_string(Default::default()).unwrap()).unwrap();
+        std::fs::write(
+            keys.join("contacts/soc.asc"),
+            SignedPublicKey::from(contact.clone()).to_armored_string(Default::default()).unwrap(),
+        )
+        .unwrap();
+        let env = [
+            ("RAMPART_PGP_SECRET_KEY_FILE", keys.join("cert.asc").display().to_string()),
+            ("RAMPART_PGP_CONTACT_KEYS_DIR", keys.join("contacts").display().to_string()),
+        ];
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+
+        let entity = "Content-Type: text/plain; charset=utf-8\r\n\r\nCard data leaked from 198.51.100.44\r\n";
+        let armored = encrypted_to(&cert, &contact, entity);
+        let message = format!(
+            "From: SOC <soc@bank.example.tw>\r\nSubject: Encrypted incident report\r\nMIME-Version: 1.0\r\n\
+             Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"enc\"\r\n\r\n\
+             --enc\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\
+             --enc\r\nContent-Type: application/octet-stream; name=\"encrypted.asc\"\r\n\r\n{armored}\r\n--enc--\r\n"
+        );
+        let out = install.cli(&["mailgate"], Some(&message), &env);
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+
+        let server = install.start(&[]);
+        let auth = format!("Bearer {token}");
+        let reports = send(&server.base, "GET", "/api/v1/reports", &[("Authorization", &auth)], b"").json();
+        let report = &reports["items"][0];
+        let description = report["description"].as_str().unwrap();
+        assert!(description.contains("Card data leaked from 198.51.100.44"), "decrypted: {description}");
+        assert!(description.contains("decrypted with the CERT key") && description.contains("good signature by key"), "{description}");
+        let id = report["id"].as_str().unwrap();
+        let full = send(&server.base, "GET", &format!("/api/v1/reports/{id}"), &[("Authorization", &auth)], b"").json();
+        assert!(full["observables"].as_array().unwrap().iter().any(|o| o["value"] == "198.51.100.44"), "observables from the plaintext");
+
+        // Without the key the message is kept as it came, and says so.
+        let stranger = key("Other <other@example.net>");
+        let not_ours = message.replace(&armored, &encrypted_to(&stranger, &contact, entity));
+        let out = install.cli(&["mailgate"], Some(&not_ours), &env);
+        assert_eq!(out.status.code(), Some(0));
+        let reports = send(&server.base, "GET", "/api/v1/reports", &[("Authorization", &auth)], b"").json();
+        assert!(reports["items"][0]["description"].as_str().unwrap().contains("kept encrypted as message.eml"));
+
+        // Inline PGP: an armored message in a plain-text body, and a clear-signed one.
+        let inline = format!(
+            "From: soc@bank.example.tw\r\nSubject: Inline\r\n\r\nSee below.\r\n{}\r\n",
+            encrypted_to(&cert, &contact, "Inline secret 203.0.113.201")
+        );
+        assert_eq!(install.cli(&["mailgate"], Some(&inline), &env).status.code(), Some(0));
+        let clear = pgp::composed::CleartextSignedMessage::sign(
+            rand08::thread_rng(),
+            "Please block 203.0.113.202",
+            &contact.secret_subkeys[0].key,
+            &Password::empty(),
+        )
+        .unwrap();
+        let signed =
+            format!("From: soc@bank.example.tw\r\nSubject: Signed\r\n\r\n{}\r\n", clear.to_armored_string(Default::default()).unwrap());
+        assert_eq!(install.cli(&["mailgate"], Some(&signed), &env).status.code(), Some(0));
+        let reports = send(&server.base, "GET", "/api/v1/reports", &[("Authorization", &auth)], b"").json();
+        let descriptions: Vec<&str> = reports["items"].as_array().unwrap().iter().map(|r| r["description"].as_str().unwrap()).collect();
+        assert!(descriptions.iter().any(|d| d.contains("Inline secret 203.0.113.201") && d.contains("good signature")), "{descriptions:?}");
+        assert!(
+            descriptions.iter().any(|d| d.contains("Please block 203.0.113.202") && d.contains("OpenPGP: good signature")),
+            "{descriptions:?}"
+        );
+
+        // A broken key configuration makes the MTA retry instead of losing the message.
+        let broken = [("RAMPART_PGP_SECRET_KEY_FILE", "/nonexistent/cert.asc")];
+        assert_eq!(install.cli(&["mailgate"], Some(&message), &broken).status.code(), Some(75));
+    }
+}

@@ -9,6 +9,7 @@ use chrono::Utc;
 use rampart_core::incident::RefKind;
 use rampart_core::records::{Channel, Incident, NewReport, Report, TimelineKind};
 use rampart_notify::intake::{self, IncomingMail};
+use rampart_notify::openpgp::{armored_block, Keyring};
 use rampart_store::{Actor, NewAttachment, NewTimelineEntry, Store};
 
 #[derive(Debug)]
@@ -52,12 +53,51 @@ async fn target(store: &dyn Store, mail: &IncomingMail) -> ServiceResult<Option<
     Ok(None)
 }
 
+/// Opens an encrypted message with the CERT key, or checks an inline signature;
+/// returns what to record about it. The raw message stays as it came.
+fn open_pgp(mail: &mut IncomingMail, keyring: Option<&Keyring>) -> Option<String> {
+    if mail.encrypted {
+        let Some(keyring) = keyring.filter(|k| k.can_decrypt()) else {
+            return Some("OpenPGP-encrypted; no CERT key is configured, so it is kept encrypted as message.eml.".into());
+        };
+        // PGP/MIME carries the armored message as a part; inline PGP in the text.
+        let part = mail.attachments.iter().position(|a| a.bytes.windows(27).any(|w| w == b"-----BEGIN PGP MESSAGE-----"));
+        let inline = armored_block(&mail.text, "MESSAGE").map(str::to_string);
+        let payload = match (part, &inline) {
+            (Some(i), _) => mail.attachments[i].bytes.clone(),
+            (None, Some(block)) => block.as_bytes().to_vec(),
+            (None, None) => return Some("OpenPGP-encrypted, but no encrypted payload was found; kept as message.eml.".into()),
+        };
+        return Some(match keyring.decrypt(&payload) {
+            Ok((plain, check)) => {
+                match (part, inline) {
+                    (Some(_), _) => {
+                        let (text, attachments) = intake::parse_entity(&plain);
+                        mail.text = text;
+                        mail.attachments = attachments;
+                    }
+                    (None, Some(block)) => mail.text = mail.text.replace(&block, &String::from_utf8_lossy(&plain)),
+                    (None, None) => {}
+                }
+                mail.encrypted = false;
+                format!("OpenPGP: decrypted with the CERT key; {check}.")
+            }
+            Err(e) => format!("OpenPGP: {e}; kept encrypted as message.eml."),
+        });
+    }
+    if let (Some(keyring), Some(block)) = (keyring, armored_block(&mail.text, "SIGNED MESSAGE").map(str::to_string)) {
+        return keyring.verify_cleartext(&block).map(|(_, check)| format!("OpenPGP: {check}."));
+    }
+    None
+}
+
 pub async fn deliver(
     store: &dyn Store,
     evidence: &EvidenceStore,
     raw: &[u8],
     queue: Option<&str>,
     max_attachment_bytes: u64,
+    keyring: Option<&Keyring>,
 ) -> ServiceResult<Delivered> {
     let actor = Actor::System;
     let raw_file = IncomingFile {
@@ -66,7 +106,7 @@ pub async fn deliver(
         content_type: "message/rfc822".into(),
     };
     let queue_note = queue.map(|q| format!(" (queue {q})")).unwrap_or_default();
-    let mail = match intake::parse(raw) {
+    let mut mail = match intake::parse(raw) {
         Ok(mail) => mail,
         Err(why) => {
             let report = NewReport {
@@ -80,6 +120,7 @@ pub async fn deliver(
             return Ok(Delivered::Quarantined(report));
         }
     };
+    let pgp_note = open_pgp(&mut mail, keyring);
     let mut files = vec![raw_file];
     for a in &mail.attachments {
         if a.bytes.len() as u64 > max_attachment_bytes {
@@ -90,8 +131,8 @@ pub async fn deliver(
         files.push(IncomingFile { stored, filename: safe_filename(&a.filename), content_type: a.content_type.chars().take(100).collect() });
     }
     let mut text = mail.text.clone();
-    if mail.encrypted {
-        text.push_str("\n\n[The message is OpenPGP-encrypted; it is kept as message.eml.]");
+    if let Some(note) = &pgp_note {
+        text.push_str(&format!("\n\n[{note}]"));
     }
     let from = match (&mail.from_name, &mail.from_address) {
         (Some(n), Some(a)) => format!("{n} <{a}>"),
