@@ -161,6 +161,8 @@ pub struct Incident {
     pub org_id: Option<Uuid>,
     pub nis2_significant: bool,
     pub assignee_id: Option<Uuid>,
+    /// The team the incident is assigned to.
+    pub team_id: Option<Uuid>,
     pub merged_into: Option<Uuid>,
     pub created_by: String,
     pub created_at: DateTime<Utc>,
@@ -186,6 +188,8 @@ pub struct IncidentFields {
     pub nis2_significant: Option<bool>,
     /// The nil id (`00000000-0000-0000-0000-000000000000`) clears the assignment.
     pub assignee_id: Option<Uuid>,
+    /// The nil id clears the team.
+    pub team_id: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

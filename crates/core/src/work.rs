@@ -18,6 +18,14 @@ pub struct Task {
     pub created_at: DateTime<Utc>,
 }
 
+/// A team of CERT staff that incidents can be assigned to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Team {
+    pub id: Uuid,
+    pub name: String,
+    pub members: Vec<Uuid>,
+}
+
 /// Coordination with one outside party, e.g. the owner of an affected host.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Investigation {

@@ -27,7 +27,7 @@ macro_rules! impl_incident_store {
         const REPORT_COLUMNS: &str = "id, reference, status, channel, quarantined, reporter_name, reporter_email, reporter_org, submitted_by, org_id, \
             title, description, started_at, noticed_at, affected, suggested_category, tw_level, impact, ci_services, tlp, incident_id, created_at, updated_at";
         const INCIDENT_COLUMNS: &str = "id, reference, title, description, status, rsit_class, rsit_type, tlp, pap, severity, tw_level, sector, org_id, \
-            nis2_significant, assignee_id, merged_into, created_by, created_at, updated_at";
+            nis2_significant, assignee_id, team_id, merged_into, created_by, created_at, updated_at";
         const TIMELINE_COLUMNS: &str = "id, incident_id, report_id, kind, event_at, recorded_at, actor, body";
         const ATTACHMENT_COLUMNS: &str = "id, sha256, size, filename, content_type, report_id, incident_id, created_at";
 
@@ -81,6 +81,7 @@ macro_rules! impl_incident_store {
                 org_id: opt_uuid(row.try_get("org_id")?)?,
                 nis2_significant: row.try_get("nis2_significant")?,
                 assignee_id: opt_uuid(row.try_get("assignee_id")?)?,
+                team_id: opt_uuid(row.try_get("team_id")?)?,
                 merged_into: opt_uuid(row.try_get("merged_into")?)?,
                 created_by: row.try_get("created_by")?,
                 created_at: row.try_get("created_at")?,
@@ -233,8 +234,8 @@ macro_rules! impl_incident_store {
             let title = fields.title.clone().ok_or_else(|| $crate::StoreError::Invalid("an incident needs a title".into()))?;
             sqlx::query(
                 "INSERT INTO incidents (id, reference, title, description, status, rsit_class, rsit_type, tlp, pap, severity, tw_level, sector, org_id, \
-                 nis2_significant, assignee_id, created_by, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17)",
+                 nis2_significant, assignee_id, created_by, created_at, updated_at, team_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17, $18)",
             )
             .bind(id.to_string())
             .bind(&reference)
@@ -253,6 +254,7 @@ macro_rules! impl_incident_store {
             .bind(fields.assignee_id.filter(|a| !a.is_nil()).map(|a| a.to_string()))
             .bind(actor.to_string())
             .bind(now)
+            .bind(fields.team_id.filter(|t| !t.is_nil()).map(|t| t.to_string()))
             .execute(&mut **tx)
             .await
             .map_err($crate::common::conflict("incident"))?;
@@ -324,6 +326,13 @@ macro_rules! impl_incident_store {
             }
             if let Some(a) = filter.assignee_id {
                 push("incidents.assignee_id = {}", Bind::Text(a.to_string()), &mut binds);
+            }
+            if let Some(u) = filter.assigned_to_or_team_of {
+                push(
+                    "(incidents.assignee_id = {} OR incidents.team_id IN (SELECT team_id FROM team_members WHERE user_id = {}))",
+                    Bind::Text(u.to_string()),
+                    &mut binds,
+                );
             }
             if let Some(s) = filter.severity {
                 push("incidents.severity = {}", Bind::Text(s.as_str().into()), &mut binds);
@@ -534,7 +543,7 @@ macro_rules! impl_incident_store {
                 };
                 sqlx::query(
                     "UPDATE incidents SET title = $1, description = $2, rsit_class = $3, rsit_type = $4, tlp = $5, pap = $6, severity = $7, tw_level = $8, \
-                     sector = $9, org_id = $10, nis2_significant = $11, assignee_id = $12, updated_at = $13 WHERE id = $14",
+                     sector = $9, org_id = $10, nis2_significant = $11, assignee_id = $12, updated_at = $13, team_id = $15 WHERE id = $14",
                 )
                 .bind(fields.title.clone().unwrap_or(before.title.clone()))
                 .bind(fields.description.clone().unwrap_or(before.description.clone()))
@@ -554,8 +563,14 @@ macro_rules! impl_incident_store {
                 })
                 .bind($crate::types::now_micros())
                 .bind(id.to_string())
+                .bind(match fields.team_id {
+                    Some(t) if t.is_nil() => None,
+                    Some(t) => Some(t.to_string()),
+                    None => before.team_id.map(|t| t.to_string()),
+                })
                 .execute(&mut *tx)
-                .await?;
+                .await
+                .map_err($crate::common::conflict("incident"))?;
                 let after = incident_in(&mut tx, id).await?;
                 apply_playbook(&mut tx, actor, &after).await?;
                 if before.tw_level != after.tw_level || before.severity != after.severity || before.rsit_type != after.rsit_type || before.tlp != after.tlp {

@@ -29,6 +29,8 @@ pub struct IncidentFilter {
     pub status: Option<IncidentStatus>,
     pub org_id: Option<Uuid>,
     pub assignee_id: Option<Uuid>,
+    /// Assigned to this user or to one of their teams.
+    pub assigned_to_or_team_of: Option<Uuid>,
     pub severity: Option<rampart_core::incident::Severity>,
     /// Full-text search over title and description.
     pub text: Option<String>,

@@ -49,6 +49,10 @@ pub trait WorkStore: Send + Sync {
     /// `from` is closed with a pointer to `into`.
     async fn merge_incident(&self, actor: &Actor, from: Uuid, into: Uuid) -> Result<()>;
 
+    async fn create_team(&self, actor: &Actor, name: &str) -> Result<rampart_core::work::Team>;
+    async fn teams(&self) -> Result<Vec<rampart_core::work::Team>>;
+    async fn add_team_member(&self, actor: &Actor, team_id: Uuid, user_id: Uuid) -> Result<rampart_core::work::Team>;
+
     /// Records a deadline notice; `false` if this notice was sent already.
     async fn record_notice(&self, incident_id: Uuid, regime: &str, obligation: &str, kind: &str, due_at: DateTime<Utc>) -> Result<bool>;
 }

@@ -250,6 +250,52 @@ macro_rules! impl_work_store {
                 Ok(())
             }
 
+            async fn create_team(&self, actor: &$crate::Actor, name: &str) -> $crate::Result<rampart_core::work::Team> {
+                let name = rampart_core::work::check_line(name, 100).ok_or_else(|| $crate::StoreError::Invalid("a team needs a name of at most 100 characters".into()))?;
+                let id = rampart_core::ids::new_id();
+                let mut tx = self.writer().await?;
+                sqlx::query("INSERT INTO teams (id, name, created_at) VALUES ($1, $2, $3)")
+                    .bind(id.to_string())
+                    .bind(&name)
+                    .bind($crate::types::now_micros())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($crate::common::conflict("a team with this name"))?;
+                let team = rampart_core::work::Team { id, name, members: Vec::new() };
+                audit(&mut tx, actor, "team.create", "team", &id.to_string(), None, Some($crate::common::json(&team))).await?;
+                tx.commit().await?;
+                Ok(team)
+            }
+
+            async fn teams(&self) -> $crate::Result<Vec<rampart_core::work::Team>> {
+                use sqlx::Row as _;
+                let rows = sqlx::query("SELECT id, name FROM teams ORDER BY lower(name)").fetch_all(self.reader()).await?;
+                let members = sqlx::query("SELECT team_id, user_id FROM team_members").fetch_all(self.reader()).await?;
+                let mut teams = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    let id: String = r.try_get("id")?;
+                    let mut member_ids = Vec::new();
+                    for m in members.iter().filter(|m| m.try_get::<String, _>("team_id").is_ok_and(|t| t == id)) {
+                        member_ids.push($crate::common::parse_uuid(&m.try_get::<String, _>("user_id")?)?);
+                    }
+                    teams.push(rampart_core::work::Team { id: $crate::common::parse_uuid(&id)?, name: r.try_get("name")?, members: member_ids });
+                }
+                Ok(teams)
+            }
+
+            async fn add_team_member(&self, actor: &$crate::Actor, team_id: uuid::Uuid, user_id: uuid::Uuid) -> $crate::Result<rampart_core::work::Team> {
+                let mut tx = self.writer().await?;
+                sqlx::query("INSERT INTO team_members (team_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                    .bind(team_id.to_string())
+                    .bind(user_id.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($crate::common::conflict("team member"))?;
+                audit(&mut tx, actor, "team.member_add", "team", &team_id.to_string(), None, Some(format!("{{\"user\":\"{user_id}\"}}"))).await?;
+                tx.commit().await?;
+                self.teams().await?.into_iter().find(|t| t.id == team_id).ok_or($crate::StoreError::NotFound)
+            }
+
             async fn record_notice(&self, incident_id: uuid::Uuid, regime: &str, obligation: &str, kind: &str, due_at: chrono::DateTime<chrono::Utc>) -> $crate::Result<bool> {
                 let mut tx = self.writer().await?;
                 let done = sqlx::query(

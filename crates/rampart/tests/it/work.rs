@@ -183,3 +183,45 @@ fn assignment_and_the_analysts_own_queue() {
     let (_, after) = api("GET", &format!("/api/v1/incidents/{}", mine["id"].as_str().unwrap()), Value::Null);
     assert!(after["assignee_id"].is_null(), "{after}");
 }
+
+#[test]
+fn teams_take_incidents_and_see_them_as_their_own() {
+    for install in installs() {
+        install.user("lead@cert.tw", "Rampart CERT", "cert", "coordinator");
+        install.user("analyst@cert.tw", "Rampart CERT", "cert", "analyst");
+        let lead = install.token("lead@cert.tw", "read,write");
+        let analyst = install.token("analyst@cert.tw", "read,write");
+        let server = install.start(&[("RAMPART_REQUIRE_TOTP_FOR_STAFF", "false")]);
+        let call = |token: &str, method: &str, path: &str, body: Value| {
+            let auth = format!("Bearer {token}");
+            let body = if body.is_null() { String::new() } else { body.to_string() };
+            let r = send(&server.base, method, path, &[("Authorization", &auth), ("Content-Type", "application/json")], body.as_bytes());
+            (r.status, if r.body.is_empty() { Value::Null } else { r.json() })
+        };
+        let (status, team) = call(&lead, "POST", "/api/v1/teams", json!({"name": "Malware analysis"}));
+        assert_eq!(status, 201, "{team}");
+        assert_eq!(call(&lead, "POST", "/api/v1/teams", json!({"name": "malware ANALYSIS"})).0, 409, "names are unique");
+        assert_eq!(call(&analyst, "POST", "/api/v1/teams", json!({"name": "Mine"})).0, 403, "coordinators and admins manage teams");
+        let team_id = team["id"].as_str().unwrap();
+        let (_, me) = call(&analyst, "GET", "/api/v1/me", Value::Null);
+        let (status, team) = call(&lead, "POST", &format!("/api/v1/teams/{team_id}/members"), json!({"user_id": me["id"]}));
+        assert_eq!(status, 200);
+        assert_eq!(team["members"].as_array().unwrap().len(), 1);
+
+        let (_, incident) = call(&lead, "POST", "/api/v1/incidents", json!({"title": "Emotet wave", "team_id": team_id}));
+        assert_eq!(incident["team_id"], team_id);
+        call(&lead, "POST", "/api/v1/incidents", json!({"title": "Unrelated"}));
+        assert_eq!(call(&lead, "POST", "/api/v1/incidents", json!({"title": "x", "team_id": uuid::Uuid::now_v7()})).0, 422);
+        let (_, mine) = call(&analyst, "GET", &format!("/api/v1/incidents?mine_of={}", me["id"].as_str().unwrap()), Value::Null);
+        let titles: Vec<&str> = mine["items"].as_array().unwrap().iter().map(|i| i["title"].as_str().unwrap()).collect();
+        assert_eq!(titles, ["Emotet wave"], "a team's incidents are its members' own");
+
+        let mut browser = crate::http::Browser::new(&server.base);
+        browser.submit("/login", "/login", &[("email", "analyst@cert.tw"), ("password", crate::harness::ADMIN_PASSWORD)]);
+        let queue = browser.get("/queue?mine=1").text();
+        assert!(queue.contains("Emotet wave") && !queue.contains("Unrelated"));
+        let (_, cleared) =
+            call(&lead, "PATCH", &format!("/api/v1/incidents/{}", incident["id"].as_str().unwrap()), json!({"team_id": uuid::Uuid::nil()}));
+        assert!(cleared["team_id"].is_null(), "{cleared}");
+    }
+}

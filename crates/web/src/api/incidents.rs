@@ -217,6 +217,11 @@ async fn check_assignee(state: &AppState, fields: &IncidentFields) -> Result<(),
             return Err(ApiError::validation("incidents are assigned to CERT staff"));
         }
     }
+    if let Some(t) = fields.team_id.filter(|t| !t.is_nil()) {
+        if !state.store.work().teams().await?.iter().any(|team| team.id == t) {
+            return Err(ApiError::validation("no such team"));
+        }
+    }
     Ok(())
 }
 
@@ -256,6 +261,8 @@ pub struct IncidentQuery {
     pub severity: Option<Severity>,
     pub org_id: Option<Uuid>,
     pub assignee_id: Option<Uuid>,
+    /// Incidents assigned to this user or to one of their teams.
+    pub mine_of: Option<Uuid>,
     /// Full-text search in title and description.
     pub q: Option<String>,
     pub cursor: Option<String>,
@@ -285,6 +292,7 @@ pub async fn list_incidents(
         // A constituent only ever lists its own organisation's incidents.
         org_id: if who.is_staff() { q.org_id } else { Some(caller.principal.org.id) },
         assignee_id: q.assignee_id,
+        assigned_to_or_team_of: q.mine_of,
         text: q.q,
         after: decode_cursor(q.cursor.as_deref())?,
         limit,

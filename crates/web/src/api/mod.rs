@@ -27,7 +27,7 @@ use utoipa::{Modify, OpenApi};
         incidents::create_incident, incidents::list_incidents, incidents::get_incident, incidents::update_incident, incidents::set_status,
         incidents::set_milestone, incidents::deadlines, incidents::observables, incidents::timeline, incidents::add_note, incidents::related, incidents::export, incidents::send_mail, incidents::evidence,
         work::list_tasks, work::add_task, work::update_task, work::list_investigations, work::add_investigation, work::investigation_status,
-        work::list_countermeasures, work::add_countermeasure, work::countermeasure_status, work::link, work::merge,
+        work::list_countermeasures, work::add_countermeasure, work::countermeasure_status, work::link, work::merge, work::list_teams, work::create_team, work::add_team_member,
     ),
     components(schemas(Problem)),
     modifiers(&BearerAuth),
@@ -88,6 +88,8 @@ pub fn router() -> Router<AppState> {
         .route("/countermeasures/{id}/status", post(work::countermeasure_status))
         .route("/incidents/{id}/links", post(work::link))
         .route("/incidents/{id}/merge", post(work::merge))
+        .route("/teams", get(work::list_teams).post(work::create_team))
+        .route("/teams/{id}/members", post(work::add_team_member))
         .fallback(|| async { ApiError::not_found("endpoint") })
 }
 

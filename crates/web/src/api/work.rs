@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use rampart_core::incident::{CountermeasureStatus, InvestigationStatus};
-use rampart_core::work::{Countermeasure, CountermeasureKind, Investigation, Task};
+use rampart_core::work::{Countermeasure, CountermeasureKind, Investigation, Task, Team};
 use rampart_store::Actor;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -202,4 +202,58 @@ pub async fn merge(
     writable(&state, &caller, req.incident_id).await?;
     state.store.work().merge_incident(&actor(&caller), id, req.incident_id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TeamRequest {
+    pub name: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TeamMemberRequest {
+    pub user_id: Uuid,
+}
+
+fn require_team_manager(caller: &ApiCaller) -> Result<(), ApiError> {
+    let who = caller.policy_caller();
+    if who.has(rampart_core::account::Role::Admin) || who.has(rampart_core::account::Role::Coordinator) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden("administrators and coordinators manage teams"))
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/teams", tag = "work", responses((status = 200, body = Vec<Team>)))]
+pub async fn list_teams(State(state): State<AppState>, caller: ApiCaller) -> ApiResult<Vec<Team>> {
+    if !caller.policy_caller().is_staff() {
+        return Err(ApiError::forbidden("teams are CERT staff's"));
+    }
+    Ok(Json(state.store.work().teams().await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/teams", tag = "work", request_body = TeamRequest, responses((status = 201, body = Team), (status = 409, body = Problem)))]
+pub async fn create_team(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiJson(req): ApiJson<TeamRequest>,
+) -> Result<(StatusCode, Json<Team>), ApiError> {
+    require_team_manager(&caller)?;
+    Ok((StatusCode::CREATED, Json(state.store.work().create_team(&actor(&caller), &req.name).await?)))
+}
+
+#[utoipa::path(post, path = "/api/v1/teams/{id}/members", tag = "work", request_body = TeamMemberRequest, params(("id" = Uuid, Path, description = "Team id")),
+    responses((status = 200, body = Team), (status = 422, body = Problem)))]
+pub async fn add_team_member(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<Uuid>,
+    ApiJson(req): ApiJson<TeamMemberRequest>,
+) -> ApiResult<Team> {
+    require_team_manager(&caller)?;
+    if !state.store.get_user(req.user_id).await?.is_some_and(|u| u.is_staff()) {
+        return Err(ApiError::validation("teams are made of CERT staff"));
+    }
+    Ok(Json(state.store.work().add_team_member(&actor(&caller), id, req.user_id).await?))
 }

@@ -50,9 +50,10 @@ pub async fn run_once(
                     let recipients = if kind == "escalation" {
                         coordinators.clone()
                     } else {
-                        match incident.assignee_id {
-                            Some(a) => store.get_user(a).await?.map(|u| vec![u.email]).unwrap_or_default(),
-                            None => coordinators.clone(),
+                        match (incident.assignee_id, incident.team_id) {
+                            (Some(a), _) => store.get_user(a).await?.map(|u| vec![u.email]).unwrap_or_default(),
+                            (None, Some(t)) => team_emails(store, t).await?,
+                            (None, None) => coordinators.clone(),
                         }
                     };
                     let what = format!(
@@ -98,6 +99,18 @@ pub async fn run_once(
         }
     }
     Ok(notices)
+}
+
+async fn team_emails(store: &dyn Store, team: uuid::Uuid) -> ServiceResult<Vec<String>> {
+    let mut emails = Vec::new();
+    for t in store.work().teams().await?.into_iter().filter(|t| t.id == team) {
+        for member in t.members {
+            if let Some(u) = store.get_user(member).await? {
+                emails.push(u.email);
+            }
+        }
+    }
+    Ok(emails)
 }
 
 /// Runs [`run_once`] every `every` until the process ends.

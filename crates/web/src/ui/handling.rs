@@ -121,6 +121,16 @@ pub async fn queue(
         Err(page) => return page,
     };
     let page = PageCtx::for_user(&state, &headers, &session, &principal, "title.queue", true);
+    let my_teams: Vec<Uuid> = state
+        .store
+        .work()
+        .teams()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|t| t.members.contains(&principal.user.id))
+        .map(|t| t.id)
+        .collect();
     let store = state.store.incidents();
     let zone = &state.settings.time_zone;
     let reports = match store.list_reports(&ReportFilter { status: Some(ReportStatus::New), limit: 100, ..Default::default() }).await {
@@ -140,7 +150,7 @@ pub async fn queue(
         })
         .collect();
     let only_mine = q.mine.is_some_and(|m| !m.is_empty() && m != "0");
-    let filter = IncidentFilter { assignee_id: only_mine.then_some(principal.user.id), limit: 200, ..Default::default() };
+    let filter = IncidentFilter { assigned_to_or_team_of: only_mine.then_some(principal.user.id), limit: 200, ..Default::default() };
     let incidents = match store.list_incidents(&filter).await {
         Ok(i) => i,
         Err(e) => return internal_error(&state, &headers, &principal, e),
@@ -161,7 +171,7 @@ pub async fn queue(
             level: incident.tw_level.map(|l| l.get().to_string()).unwrap_or_default(),
             next_due: next.map(|d| d.to_rfc3339()).unwrap_or_default(),
             overdue: open.iter().any(|d| d.state == DeadlineState::Overdue),
-            mine: incident.assignee_id == Some(principal.user.id),
+            mine: incident.assignee_id == Some(principal.user.id) || incident.team_id.is_some_and(|t| my_teams.contains(&t)),
         });
     }
     // Overdue clocks first, then the analyst's own, then the nearest deadline.
@@ -333,6 +343,8 @@ pub async fn incident(State(state): State<AppState>, headers: HeaderMap, Path(id
         })
         .collect();
     let work = store.work();
+    let teams: Vec<Opt> =
+        work.teams().await.unwrap_or_default().into_iter().map(|t| Opt { value: t.id.to_string(), label: t.name }).collect();
     let (tasks, investigations, countermeasures) = (
         work.tasks(id).await.unwrap_or_default(),
         work.investigations(id).await.unwrap_or_default(),
@@ -408,6 +420,8 @@ pub async fn incident(State(state): State<AppState>, headers: HeaderMap, Path(id
             .collect(),
         staff,
         assignee_id: i.assignee_id.map(|a| a.to_string()).unwrap_or_default(),
+        teams,
+        team_id: i.team_id.map(|t| t.to_string()).unwrap_or_default(),
         countermeasure_kinds: CountermeasureKind::ALL
             .iter()
             .map(|k| Opt { value: k.to_string(), label: page.t(&format!("countermeasure_kind.{k}")).to_string() })
@@ -451,6 +465,8 @@ pub struct ActionForm {
     #[serde(default)]
     assignee_id: String,
     #[serde(default)]
+    team_id: String,
+    #[serde(default)]
     csrf: String,
 }
 
@@ -488,10 +504,18 @@ pub async fn act(
                     _ => return redirect_with_flash(&state, &back, "error", "flash.invalid_input"),
                 },
             };
+            let team_id = match form.team_id.trim() {
+                "" => Uuid::nil(),
+                raw => match raw.parse::<Uuid>() {
+                    Ok(t) => t,
+                    Err(_) => return redirect_with_flash(&state, &back, "error", "flash.invalid_input"),
+                },
+            };
             let fields = IncidentFields {
                 tw_level: form.tw_level.parse().ok(),
                 severity: form.severity.parse().ok(),
                 assignee_id: Some(assignee_id),
+                team_id: Some(team_id),
                 ..Default::default()
             };
             store.update_incident(&actor, id, fields).await.map(|_| "flash.classified")

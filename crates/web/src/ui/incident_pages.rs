@@ -201,6 +201,8 @@ pub struct IncidentPage {
     /// CERT staff an incident can be assigned to.
     pub staff: Vec<Opt>,
     pub assignee_id: String,
+    pub teams: Vec<Opt>,
+    pub team_id: String,
     pub tasks: Vec<TaskRow>,
     pub investigations: Vec<InvestigationRow>,
     pub countermeasures: Vec<CountermeasureRow>,
