@@ -109,6 +109,19 @@ pub fn parse_regimes(toml_text: &str) -> Result<Vec<Regime>, String> {
     Ok(file.regime)
 }
 
+static CONFIGURED: OnceLock<Vec<Regime>> = OnceLock::new();
+
+/// Replaces the shipped regimes for this process (from the operator's own file, read
+/// at start). Returns `false` if regimes were set already.
+pub fn configure(regimes: Vec<Regime>) -> bool {
+    CONFIGURED.set(regimes).is_ok()
+}
+
+/// The regimes in force: the operator's, if configured, else the shipped ones.
+pub fn regimes() -> &'static [Regime] {
+    CONFIGURED.get().map(Vec::as_slice).unwrap_or_else(shipped_regimes)
+}
+
 /// The regimes Rampart ships with.
 pub fn shipped_regimes() -> &'static [Regime] {
     static REGIMES: OnceLock<Vec<Regime>> = OnceLock::new();

@@ -44,6 +44,9 @@ pub struct DeadlinesConfig {
     pub check_seconds: u64,
     /// A reminder goes to the assignee this long before a clock runs out.
     pub remind_before_minutes: i64,
+    /// The operator's own deadline regimes (TOML, the format of the shipped
+    /// `crates/core/data/deadline_regimes.toml`); empty uses the shipped ones.
+    pub regimes_file: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -112,7 +115,7 @@ impl Default for Config {
                 reports_per_hour: web.reports_per_hour,
             },
             smtp: SmtpConfig { relay: web.smtp_relay, from: web.mail_from },
-            deadlines: DeadlinesConfig { check_seconds: 60, remind_before_minutes: 30 },
+            deadlines: DeadlinesConfig { check_seconds: 60, remind_before_minutes: 30, regimes_file: String::new() },
             pgp: PgpConfig { secret_key_file: String::new(), contact_keys_dir: String::new() },
         }
     }
@@ -151,6 +154,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("RAMPART_MAIL_FROM", "smtp.from"),
     ("RAMPART_DEADLINE_CHECK_SECONDS", "deadlines.check_seconds"),
     ("RAMPART_REMIND_BEFORE_MINUTES", "deadlines.remind_before_minutes"),
+    ("RAMPART_DEADLINE_REGIMES_FILE", "deadlines.regimes_file"),
     ("RAMPART_PGP_SECRET_KEY_FILE", "pgp.secret_key_file"),
     ("RAMPART_PGP_CONTACT_KEYS_DIR", "pgp.contact_keys_dir"),
 ];
@@ -364,6 +368,9 @@ check_seconds = 60
 # Reminder to the assignee this long before a clock runs out; when it has, the
 # coordinators are told.                                  (RAMPART_REMIND_BEFORE_MINUTES)
 remind_before_minutes = 30
+# Your own legal and service-level regimes, replacing the shipped ones (Taiwan, NIS2,
+# internal SLAs); same TOML format.                      (RAMPART_DEADLINE_REGIMES_FILE)
+regimes_file = ""
 
 [pgp]
 # The CERT's OpenPGP secret key, to decrypt mail sent to the mailgate. Its passphrase

@@ -92,6 +92,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     let overrides = Overrides { data_dir: cli.data_dir.clone(), listen, database: cli.database.clone() };
     let config = Config::load(cli.config.as_deref(), &|var| std::env::var(var).ok(), &overrides)?;
     init_logging(&config.log);
+    load_regimes(&config)?;
     match cli.command {
         Command::Config { command: ConfigCommand::Example } => print!("{}", config::EXAMPLE),
         Command::Config { command: ConfigCommand::Show } => print!("{}", config.to_toml_redacted()),
@@ -110,6 +111,18 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         }
     }
     Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// The operator's deadline regimes, checked before anything uses them.
+fn load_regimes(config: &Config) -> anyhow::Result<()> {
+    if config.deadlines.regimes_file.is_empty() {
+        return Ok(());
+    }
+    let path = &config.deadlines.regimes_file;
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading deadline regimes {path}"))?;
+    let regimes = rampart_core::deadlines::parse_regimes(&text).map_err(|e| anyhow::anyhow!("deadline regimes {path}: {e}"))?;
+    rampart_core::deadlines::configure(regimes);
+    Ok(())
 }
 
 fn init_logging(filter: &str) {

@@ -481,6 +481,11 @@ macro_rules! impl_incident_store {
                         // The clocks run from when the reporter became aware, if they said.
                         let aware = before.noticed_at.unwrap_or(before.created_at);
                         milestone_in(&mut tx, incident.id, "aware", aware).await?;
+                        // A constituent's own report through Rampart is its report to
+                        // the CERT: the one-hour reporting clock is measured against it.
+                        if before.org_id.is_some() {
+                            milestone_in(&mut tx, incident.id, "reported", before.created_at).await?;
+                        }
                         (ReportStatus::Linked, Some(incident))
                     }
                 };

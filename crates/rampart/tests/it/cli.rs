@@ -164,3 +164,38 @@ fn migrate_is_idempotent() {
         assert!(install.ok(&["migrate"], None).contains("0 migration"));
     }
 }
+
+#[test]
+fn operators_can_bring_their_own_deadline_regimes() {
+    let install = sqlite_install();
+    install.user("analyst@cert.tw", "Rampart CERT", "cert", "analyst");
+    let token = install.token("analyst@cert.tw", "read,write");
+    let file = install.data_dir().join("regimes.toml");
+    std::fs::write(
+        &file,
+        "[[regime]]\ncode = \"sector_ciso\"\nlegal = true\napplies_when = \"always\"\nen = \"Sector rule\"\nzh_tw = \"產業規範\"\n\
+         [[regime.obligation]]\ncode = \"notify_ciso\"\nen = \"Tell the CISO\"\nzh_tw = \"通知資安長\"\nfrom = \"created\"\nmet_by = \"ciso_told\"\nwithin = \"30min\"\n",
+    )
+    .unwrap();
+    let file_arg = file.display().to_string();
+    let server = install.start(&[("RAMPART_DEADLINE_REGIMES_FILE", &file_arg)]);
+    let auth = format!("Bearer {token}");
+    let created = send(
+        &server.base,
+        "POST",
+        "/api/v1/incidents",
+        &[("Authorization", &auth), ("Content-Type", "application/json")],
+        br#"{"title":"x","tw_level":2}"#,
+    )
+    .json();
+    let id = created["id"].as_str().unwrap();
+    let deadlines = send(&server.base, "GET", &format!("/api/v1/incidents/{id}/deadlines"), &[("Authorization", &auth)], b"").json();
+    let regimes: Vec<&str> = deadlines.as_array().unwrap().iter().map(|d| d["regime"].as_str().unwrap()).collect();
+    assert_eq!(regimes, ["sector_ciso"], "the operator's regimes replace the shipped ones");
+    drop(server);
+
+    std::fs::write(&file, "[[regime]]\ncode = 1\n").unwrap();
+    let bad = install.cli(&["migrate"], None, &[("RAMPART_DEADLINE_REGIMES_FILE", &file_arg)]);
+    assert!(!bad.status.success(), "a broken regimes file stops Rampart with a clear message");
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("deadline regimes"));
+}

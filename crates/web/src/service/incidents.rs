@@ -79,7 +79,7 @@ pub async fn deadlines_of(store: &dyn Store, incident: &Incident) -> ServiceResu
         severity: Some(incident.severity),
         milestones,
     };
-    Ok(deadlines::compute(deadlines::shipped_regimes(), &input, Utc::now()))
+    Ok(deadlines::compute(deadlines::regimes(), &input, Utc::now()))
 }
 
 pub async fn detail(store: &dyn Store, incident: Incident) -> ServiceResult<IncidentDetail> {
@@ -104,7 +104,7 @@ pub async fn writable_incident(store: &dyn Store, caller: &Caller, operator: Uui
 
 /// Milestones an analyst may record by hand.
 pub fn recordable_milestones() -> Vec<String> {
-    deadlines::milestone_names(deadlines::shipped_regimes()).into_iter().filter(|m| m != "created").collect()
+    deadlines::milestone_names(deadlines::regimes()).into_iter().filter(|m| m != "created").collect()
 }
 
 /// Evidence of a report or incident the caller may read.
