@@ -18,6 +18,7 @@ import time
 import traceback
 
 from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
@@ -104,7 +105,8 @@ class Run:
         return path
 
     def wait(self, driver, condition, seconds=15):
-        return WebDriverWait(driver, seconds).until(condition)
+        # A form submission replaces the page; elements of the old one go stale meanwhile.
+        return WebDriverWait(driver, seconds, ignored_exceptions=(StaleElementReferenceException, NoSuchElementException)).until(condition)
 
     def go(self, driver, path: str):
         driver.get(self.server.base + path)
