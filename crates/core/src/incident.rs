@@ -147,6 +147,7 @@ crate::wire_enum! {
     RefKind, "reference kind" {
         Report => "RPT",
         Incident => "INC",
+        Notification => "NTF",
     }
 }
 

@@ -3,14 +3,17 @@
 
 pub mod account;
 pub mod audit;
+pub mod constituency;
 pub mod credentials;
 pub mod deadlines;
 pub mod ids;
 pub mod incident;
+pub mod notification;
 pub mod observables;
 pub mod org;
 pub mod policy;
 pub mod records;
+pub mod registry;
 pub mod rsit;
 pub mod sectors;
 pub mod tlp;

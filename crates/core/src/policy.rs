@@ -186,6 +186,34 @@ pub fn may_read_audit(caller: &Caller) -> bool {
     caller.has(Role::Admin) || caller.has(Role::Auditor)
 }
 
+/// Seeing an organisation's registry entry (contacts, assets, notifications sent):
+/// staff, and the organisation's own users.
+pub fn may_read_registry_of(caller: &Caller, org: Uuid) -> bool {
+    caller.is_staff() || caller.in_org(org)
+}
+
+/// Keeping contacts and keys: coordinators and administrators, and an organisation's
+/// own administrators for their organisation (self-service).
+pub fn may_edit_contacts_of(caller: &Caller, org: Uuid) -> bool {
+    may_coordinate(caller) || (caller.has(Role::OrgAdmin) && caller.in_org(org))
+}
+
+/// Recording assets directly and deciding on claims, peers, imports, templates,
+/// suppression rules and the outbox: the CERT's coordinators and administrators.
+pub fn may_coordinate(caller: &Caller) -> bool {
+    caller.has(Role::Admin) || caller.has(Role::Coordinator)
+}
+
+/// Claiming an asset for approval: an organisation's own administrators.
+pub fn may_claim_assets_of(caller: &Caller, org: Uuid) -> bool {
+    caller.has(Role::OrgAdmin) && caller.in_org(org)
+}
+
+/// Asking who is responsible for an address: staff.
+pub fn may_route(caller: &Caller) -> bool {
+    caller.is_staff()
+}
+
 /// Operational metrics are for staff only.
 pub fn may_read_metrics(caller: &Caller) -> bool {
     caller.is_staff()
