@@ -21,6 +21,11 @@ pub struct IncomingMail {
     pub encrypted: bool,
     /// `multipart/signed` or an inline signed message.
     pub signed: bool,
+    /// Message-IDs this message answers or reports on: In-Reply-To and References,
+    /// and for a delivery report, the Message-ID of the message it returns.
+    pub refers_to: Vec<String>,
+    /// A delivery status notification (`multipart/report; report-type=delivery-status`).
+    pub is_bounce: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,7 +82,20 @@ pub fn parse(raw: &[u8]) -> Result<IncomingMail, ParseError> {
         matches!(&top_type, Some((t, s)) if t == "multipart" && s == "encrypted") || text.contains("-----BEGIN PGP MESSAGE-----");
     let signed =
         matches!(&top_type, Some((t, s)) if t == "multipart" && s == "signed") || text.contains("-----BEGIN PGP SIGNED MESSAGE-----");
+    let mut refers_to = Vec::new();
+    for header in [message.in_reply_to(), message.references()] {
+        for id in header.as_text_list().unwrap_or_default() {
+            refers_to.push(format!("<{}>", id.trim_matches(|c| c == '<' || c == '>')));
+        }
+    }
+    let is_bounce = matches!(&top_type, Some((t, s)) if t == "multipart" && s == "report")
+        && message.content_type().and_then(|ct| ct.attribute("report-type")).is_some_and(|r| r.eq_ignore_ascii_case("delivery-status"));
+    if is_bounce {
+        refers_to.extend(returned_message_ids(raw));
+    }
     Ok(IncomingMail {
+        refers_to,
+        is_bounce,
         from_address: from.and_then(|a| a.address()).map(|a| a.to_ascii_lowercase()),
         from_name: from.and_then(|a| a.name()).map(str::to_string),
         references: references_in_subject(&subject),
@@ -88,6 +106,24 @@ pub fn parse(raw: &[u8]) -> Result<IncomingMail, ParseError> {
         encrypted,
         signed,
     })
+}
+
+/// The `Message-ID:` header lines inside a delivery report's returned headers.
+fn returned_message_ids(raw: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(raw);
+    let mut ids = Vec::new();
+    // Skip the report's own header block; the returned message's headers follow later.
+    let body = text.split_once("\r\n\r\n").or_else(|| text.split_once("\n\n")).map(|(_, b)| b).unwrap_or("");
+    for line in body.lines() {
+        let Some((name, value)) = line.split_once(':') else { continue };
+        if name.trim().eq_ignore_ascii_case("message-id") {
+            let v = value.trim();
+            if v.starts_with('<') && v.ends_with('>') && v.len() < 300 {
+                ids.push(v.to_string());
+            }
+        }
+    }
+    ids
 }
 
 /// Reads a MIME entity that is not a whole message, such as the decrypted payload of

@@ -92,6 +92,16 @@ impl Keyring {
         Ok(Self { secret, contacts })
     }
 
+    /// Adds contacts' public keys kept in the registry; a key that does not parse is
+    /// skipped (it was checked when it was stored).
+    pub fn add_contact_keys(&mut self, armored: &[String]) {
+        for text in armored {
+            if let Ok((key, _)) = SignedPublicKey::from_string(text) {
+                self.contacts.push(key);
+            }
+        }
+    }
+
     pub fn can_decrypt(&self) -> bool {
         self.secret.is_some()
     }

@@ -73,6 +73,42 @@ impl Mailer {
     }
 }
 
+/// Why a raw message was not handed over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendFailure {
+    /// The relay refused for good (5xx): retrying will not help.
+    pub permanent: bool,
+    pub reason: String,
+}
+
+impl Mailer {
+    /// The sender address, for `From:` headers composed elsewhere.
+    pub fn from_address(&self) -> String {
+        self.from.to_string()
+    }
+
+    /// The right-hand side of Rampart's Message-IDs.
+    pub fn domain(&self) -> &str {
+        &self.domain
+    }
+
+    /// Hands a complete message (already signed or encrypted) to the relay unchanged.
+    pub async fn send_raw(&self, recipients: &[String], raw: &[u8]) -> Result<String, SendFailure> {
+        let mut to = Vec::with_capacity(recipients.len());
+        for r in recipients {
+            let address: lettre::Address =
+                r.parse().map_err(|_| SendFailure { permanent: true, reason: format!("invalid address {r:?}") })?;
+            to.push(address);
+        }
+        let envelope = lettre::address::Envelope::new(Some(self.from.email.clone()), to)
+            .map_err(|e| SendFailure { permanent: true, reason: e.to_string() })?;
+        match self.transport.send_raw(&envelope, raw).await {
+            Ok(response) => Ok(response.message().collect::<Vec<_>>().join(" ")),
+            Err(e) => Err(SendFailure { permanent: e.is_permanent(), reason: e.to_string() }),
+        }
+    }
+}
+
 /// The subject of a message about a record: the reference tag first, once.
 pub fn tagged_subject(reference: &str, subject: &str) -> String {
     let tag = format!("[{reference}]");

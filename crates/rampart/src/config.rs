@@ -25,6 +25,24 @@ pub struct Config {
     pub smtp: SmtpConfig,
     pub deadlines: DeadlinesConfig,
     pub pgp: PgpConfig,
+    pub constituency: ConstituencyConfig,
+    pub notifications: NotificationsConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ConstituencyConfig {
+    /// ISO 3166-1 code of the constituency's country.
+    pub country: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationsConfig {
+    /// How often waiting notifications are composed and the outbox is sent.
+    pub poll_seconds: u64,
+    /// First retry after the relay failed; later retries double, up to an hour.
+    pub retry_first_seconds: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -117,6 +135,8 @@ impl Default for Config {
             smtp: SmtpConfig { relay: web.smtp_relay, from: web.mail_from },
             deadlines: DeadlinesConfig { check_seconds: 60, remind_before_minutes: 30, regimes_file: String::new() },
             pgp: PgpConfig { secret_key_file: String::new(), contact_keys_dir: String::new() },
+            constituency: ConstituencyConfig { country: web.home_country },
+            notifications: NotificationsConfig { poll_seconds: 30, retry_first_seconds: web.retry_first_seconds },
         }
     }
 }
@@ -157,6 +177,9 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("RAMPART_DEADLINE_REGIMES_FILE", "deadlines.regimes_file"),
     ("RAMPART_PGP_SECRET_KEY_FILE", "pgp.secret_key_file"),
     ("RAMPART_PGP_CONTACT_KEYS_DIR", "pgp.contact_keys_dir"),
+    ("RAMPART_COUNTRY", "constituency.country"),
+    ("RAMPART_NOTIFY_POLL_SECONDS", "notifications.poll_seconds"),
+    ("RAMPART_NOTIFY_RETRY_FIRST_SECONDS", "notifications.retry_first_seconds"),
 ];
 
 impl Config {
@@ -205,6 +228,13 @@ impl Config {
         if self.deadlines.check_seconds < 1 || self.deadlines.remind_before_minutes < 0 {
             bail!("deadlines.check_seconds must be positive and deadlines.remind_before_minutes not negative");
         }
+        let cc = &self.constituency.country;
+        if cc.len() != 2 || !cc.bytes().all(|b| b.is_ascii_uppercase()) {
+            bail!("constituency.country must be a two-letter upper-case ISO 3166-1 code such as TW");
+        }
+        if self.notifications.poll_seconds < 1 || !(1..=3600).contains(&self.notifications.retry_first_seconds) {
+            bail!("notifications.poll_seconds must be positive and notifications.retry_first_seconds 1 to 3600");
+        }
         if self.auth.session_hours < 1
             || self.auth.login_max_failures < 1
             || self.auth.lockout_minutes < 1
@@ -246,6 +276,8 @@ impl Config {
             time_zone: self.ui.time_zone.clone(),
             smtp_relay: self.smtp.relay.clone(),
             mail_from: self.smtp.from.clone(),
+            home_country: self.constituency.country.clone(),
+            retry_first_seconds: self.notifications.retry_first_seconds,
         }
     }
 
@@ -378,6 +410,18 @@ regimes_file = ""
 secret_key_file = ""                                      # (RAMPART_PGP_SECRET_KEY_FILE)
 # A folder of contacts' public keys (*.asc); signatures by them are reported as good.
 contact_keys_dir = ""                                     # (RAMPART_PGP_CONTACT_KEYS_DIR)
+
+[constituency]
+# The constituency's country. Addresses whose routing-table country is another one go
+# to that country's national CERT in the peer directory.  (RAMPART_COUNTRY)
+country = "TW"
+
+[notifications]
+# How often waiting notifications are aggregated into messages and the outbox is sent.
+# Messages are signed with pgp.secret_key_file when it is set.  (RAMPART_NOTIFY_POLL_SECONDS)
+poll_seconds = 30
+# First retry after the relay failed; then doubling up to an hour, for three days.
+retry_first_seconds = 60                                  # (RAMPART_NOTIFY_RETRY_FIRST_SECONDS)
 "#;
 
 #[cfg(test)]

@@ -37,7 +37,22 @@ pub async fn run(config: &Config, queue: Option<&str>) -> ExitCode {
         return ExitCode::from(EX_TEMPFAIL);
     }
     let keyring = match keyring(config) {
-        Ok(k) => k,
+        Ok(k) => {
+            // Contacts' keys in the registry count as known signers too.
+            let registry_keys = store.registry().contact_keys().await.unwrap_or_default();
+            match k {
+                Some(mut ring) => {
+                    ring.add_contact_keys(&registry_keys);
+                    Some(ring)
+                }
+                None if !registry_keys.is_empty() => {
+                    let mut ring = rampart_notify::openpgp::Keyring::new(None, Vec::new());
+                    ring.add_contact_keys(&registry_keys);
+                    Some(ring)
+                }
+                None => None,
+            }
+        }
         Err(e) => {
             eprintln!("mailgate: the OpenPGP keys are not usable, the MTA will retry: {e}");
             return ExitCode::from(EX_TEMPFAIL);

@@ -3,6 +3,7 @@
 mod admin;
 mod config;
 mod mailgate;
+mod registry_cli;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -50,6 +51,25 @@ enum Command {
         /// Queue the address belongs to (recorded with the message).
         #[arg(long)]
         queue: Option<String>,
+    },
+    /// Who is responsible for addresses, domains or AS numbers, and why.
+    Route {
+        /// IP addresses, prefixes, domains, URLs, e-mail addresses or AS numbers.
+        #[arg(required = true)]
+        queries: Vec<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Import organisations, assets and contacts, or the IP→ASN routing table.
+    Import {
+        #[command(subcommand)]
+        command: registry_cli::ImportCommand,
+    },
+    /// Notifications: compose what is due and send the outbox now.
+    Notify {
+        #[command(subcommand)]
+        command: registry_cli::NotifyCommand,
     },
     /// Administration from the command line.
     Admin {
@@ -104,6 +124,21 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         }
         Command::Serve { .. } => serve(config).await?,
         Command::Mailgate { queue } => return Ok(mailgate::run(&config, queue.as_deref()).await),
+        Command::Route { queries, json } => {
+            let store = open_store(&config).await?;
+            store.migrate().await?;
+            return registry_cli::route(&*store, &config, &queries, json).await;
+        }
+        Command::Import { command } => {
+            let store = open_store(&config).await?;
+            store.migrate().await?;
+            return registry_cli::import(&*store, &config, command).await;
+        }
+        Command::Notify { command } => {
+            let store = open_store(&config).await?;
+            store.migrate().await?;
+            return registry_cli::notify(store, &config, command).await;
+        }
         Command::Admin { command } => {
             let store = open_store(&config).await?;
             store.migrate().await?;
@@ -140,6 +175,19 @@ pub(crate) async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>
     rampart_store::open(&url).await.with_context(|| format!("opening the database {}", config::redact_url(&url)))
 }
 
+/// The CERT key that signs notifications, when one is configured.
+pub(crate) fn notification_signer(config: &Config) -> anyhow::Result<Option<rampart_notify::compose::Signer>> {
+    if config.pgp.secret_key_file.is_empty() {
+        return Ok(None);
+    }
+    let path = &config.pgp.secret_key_file;
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading the CERT key {path}"))?;
+    let passphrase = std::env::var("RAMPART_PGP_PASSPHRASE").unwrap_or_default();
+    let signer =
+        rampart_notify::compose::Signer::from_armored(&text, &passphrase).map_err(|e| anyhow::anyhow!("the CERT key {path}: {e}"))?;
+    Ok(Some(signer))
+}
+
 async fn serve(config: Config) -> anyhow::Result<()> {
     let store = open_store(&config).await?;
     let applied = store.migrate().await?;
@@ -156,7 +204,16 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         println!("  {}/setup?token={secret}", settings.public_url);
         println!("or create one here: rampart admin user add EMAIL --org \"{}\" --role admin --password-stdin", operator.name);
     }
-    let state = rampart_web::AppState::new(store, settings, operator.id).context("smtp settings")?;
+    let mut state = rampart_web::AppState::new(store, settings, operator.id).context("smtp settings")?;
+    if let Some(signer) = notification_signer(&config)? {
+        state = state.with_signer(signer);
+    }
+    tokio::spawn(rampart_web::service::notifications::run(
+        state.store.clone(),
+        (*state.notify).clone(),
+        state.mailer.clone(),
+        std::time::Duration::from_secs(config.notifications.poll_seconds),
+    ));
     tokio::spawn(rampart_web::service::deadline_watch::watch(
         state.store.clone(),
         state.mailer.clone(),

@@ -202,6 +202,14 @@ macro_rules! impl_store {
                 self
             }
 
+            fn registry(&self) -> &dyn $crate::RegistryStore {
+                self
+            }
+
+            fn notifications(&self) -> &dyn $crate::NotificationStore {
+                self
+            }
+
             async fn ping(&self) -> $crate::Result<()> {
                 sqlx::query("SELECT 1").execute(self.reader()).await?;
                 Ok(())

@@ -9,7 +9,11 @@ mod incident_sql;
 mod incident_types;
 pub mod incidents;
 mod migrations;
+mod notification_sql;
+pub mod notifications;
 pub mod postgres;
+pub mod registry;
+mod registry_sql;
 pub mod sqlite;
 mod types;
 pub mod work;
@@ -17,6 +21,8 @@ mod work_sql;
 
 pub use incident_types::*;
 pub use incidents::{next_cursor, IncidentStore};
+pub use notifications::NotificationStore;
+pub use registry::RegistryStore;
 pub use types::*;
 pub use work::WorkStore;
 
@@ -57,6 +63,10 @@ pub trait Store: Send + Sync + 'static {
     fn incidents(&self) -> &dyn IncidentStore;
     /// Tasks, investigations, countermeasures, links and merges.
     fn work(&self) -> &dyn WorkStore;
+    /// Contacts, network assets, peers and the routing table.
+    fn registry(&self) -> &dyn RegistryStore;
+    /// Templates, directives, the outbox and its delivery log.
+    fn notifications(&self) -> &dyn NotificationStore;
     /// Whether the database answers (readiness).
     async fn ping(&self) -> Result<()>;
     /// Applies pending migrations; returns the names of those applied now.

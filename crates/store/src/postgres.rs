@@ -67,4 +67,6 @@ crate::incident_sql::impl_incident_store!(
     fts_order = "incidents.created_at DESC, incidents.id DESC",
     fts_quote = |text: &str| text.to_string()
 );
+crate::registry_sql::impl_registry_store!(PgStore);
+crate::notification_sql::impl_notification_store!(PgStore);
 crate::work_sql::impl_work_store!(PgStore);

@@ -114,4 +114,6 @@ crate::incident_sql::impl_incident_store!(
     fts_order = "incidents_fts.rowid DESC",
     fts_quote = crate::incidents::fts5_query
 );
+crate::registry_sql::impl_registry_store!(SqliteStore);
+crate::notification_sql::impl_notification_store!(SqliteStore);
 crate::work_sql::impl_work_store!(SqliteStore);

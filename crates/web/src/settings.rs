@@ -30,6 +30,11 @@ pub struct WebSettings {
     pub smtp_relay: String,
     /// The sender of outgoing mail.
     pub mail_from: String,
+    /// ISO country code of the constituency: addresses elsewhere route to that
+    /// country's national CERT.
+    pub home_country: String,
+    /// First retry of a notification after the relay failed.
+    pub retry_first_seconds: i64,
 }
 
 impl Default for WebSettings {
@@ -52,6 +57,8 @@ impl Default for WebSettings {
             time_zone: "Asia/Taipei".into(),
             smtp_relay: String::new(),
             mail_from: "cert@localhost.localdomain".into(),
+            home_country: "TW".into(),
+            retry_first_seconds: 60,
         }
     }
 }

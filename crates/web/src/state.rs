@@ -18,6 +18,10 @@ pub struct AppState {
     pub operator_org_id: uuid::Uuid,
     /// Outgoing mail, when a relay is configured.
     pub mailer: Option<rampart_notify::smtp::Mailer>,
+    /// Who is responsible for what: rebuilt when the registry changes.
+    pub route_index: Arc<crate::service::routing::RouteIndex>,
+    /// The CERT's identity and signing key in notifications.
+    pub notify: Arc<crate::service::notifications::NotifySettings>,
 }
 
 impl AppState {
@@ -30,7 +34,10 @@ impl AppState {
         };
         let limiter = RateLimiter::per_minute(settings.login_rate_per_minute);
         let report_limiter = RateLimiter::new(settings.reports_per_hour, std::time::Duration::from_secs(3600));
+        let notify = crate::service::notifications::NotifySettings::from_web(&settings);
         Ok(Self {
+            route_index: Arc::new(crate::service::routing::RouteIndex::new(&settings.home_country)),
+            notify: Arc::new(notify),
             store,
             evidence: EvidenceStore::new(&settings.data_dir),
             settings: Arc::new(settings),
@@ -40,5 +47,13 @@ impl AppState {
             operator_org_id,
             mailer,
         })
+    }
+
+    /// Notifications are signed with this key from now on.
+    pub fn with_signer(mut self, signer: rampart_notify::compose::Signer) -> Self {
+        let mut notify = (*self.notify).clone();
+        notify.signer = Some(Arc::new(signer));
+        self.notify = Arc::new(notify);
+        self
     }
 }

@@ -83,31 +83,10 @@ fn unreadable_mail_is_quarantined_and_exit_codes_follow_sendmail() {
 mod openpgp {
     use crate::harness::sqlite_install;
     use crate::http::send;
-    use pgp::composed::{
-        EncryptionCaps, KeyType, MessageBuilder, SecretKeyParamsBuilder, SignedPublicKey, SignedSecretKey, SubkeyParamsBuilder,
-    };
-    use pgp::crypto::{ecc_curve::ECCCurve, hash::HashAlgorithm, sym::SymmetricKeyAlgorithm};
+    use crate::pgp_keys::key;
+    use pgp::composed::{MessageBuilder, SignedPublicKey, SignedSecretKey};
+    use pgp::crypto::{hash::HashAlgorithm, sym::SymmetricKeyAlgorithm};
     use pgp::types::Password;
-
-    fn key(uid: &str) -> SignedSecretKey {
-        let mut sign = SubkeyParamsBuilder::default();
-        sign.key_type(KeyType::Ed25519Legacy).can_sign(true).can_encrypt(EncryptionCaps::None).can_authenticate(false);
-        let mut encrypt = SubkeyParamsBuilder::default();
-        encrypt
-            .key_type(KeyType::ECDH(ECCCurve::Curve25519Legacy))
-            .can_sign(false)
-            .can_encrypt(EncryptionCaps::All)
-            .can_authenticate(false);
-        let mut params = SecretKeyParamsBuilder::default();
-        params
-            .key_type(KeyType::Ed25519Legacy)
-            .can_certify(true)
-            .can_sign(false)
-            .can_encrypt(EncryptionCaps::None)
-            .primary_user_id(uid.into())
-            .subkeys(vec![sign.build().unwrap(), encrypt.build().unwrap()]);
-        params.build().unwrap().generate(rand08::thread_rng()).unwrap()
-    }
 
     fn encrypted_to(cert: &SignedSecretKey, signer: &SignedSecretKey, entity: &str) -> String {
         let public = SignedPublicKey::from(cert.clone());

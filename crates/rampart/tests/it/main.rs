@@ -5,11 +5,15 @@
 mod api;
 mod bad_input;
 mod cli;
+mod constituency;
 mod correspondence;
 mod harness;
 mod http;
 mod incidents;
 mod mailgate;
+mod notifications;
+mod pgp_keys;
+mod registry_ui;
 mod report_form;
 mod smtp;
 mod ui;

@@ -20,7 +20,12 @@ pub struct SmtpSink {
 
 impl SmtpSink {
     pub fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        Self::start_on("127.0.0.1:0")
+    }
+
+    /// On a given address, e.g. one a relay setting already names.
+    pub fn start_on(addr: &str) -> Self {
+        let listener = TcpListener::bind(addr).unwrap();
         let addr = listener.local_addr().unwrap().to_string();
         let messages = Arc::new(Mutex::new(Vec::new()));
         let store = messages.clone();

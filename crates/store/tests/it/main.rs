@@ -7,4 +7,5 @@ mod backends;
 
 pub use backends::{for_each_backend, Backend};
 mod incidents;
+mod registry;
 mod work;

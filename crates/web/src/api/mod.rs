@@ -4,7 +4,9 @@
 mod accounts;
 mod audit;
 mod incidents;
+mod notifications;
 mod orgs;
+mod registry;
 mod work;
 
 use crate::problem::{ApiError, Problem};
@@ -28,6 +30,13 @@ use utoipa::{Modify, OpenApi};
         incidents::set_milestone, incidents::deadlines, incidents::observables, incidents::timeline, incidents::add_note, incidents::related, incidents::export, incidents::send_mail, incidents::evidence,
         work::list_tasks, work::add_task, work::update_task, work::list_investigations, work::add_investigation, work::investigation_status,
         work::list_countermeasures, work::add_countermeasure, work::countermeasure_status, work::link, work::merge, work::list_teams, work::create_team, work::add_team_member,
+        registry::lookup, registry::directory, registry::list_contacts, registry::add_contact, registry::update_contact, registry::delete_contact,
+        registry::list_assets, registry::add_asset, registry::pending_assets, registry::decide_claim, registry::delete_asset,
+        registry::list_peers, registry::upsert_peer, registry::import_registry, registry::import_routing_table,
+        notifications::list_templates, notifications::save_template, notifications::reset_template,
+        notifications::list_rules, notifications::add_rule, notifications::delete_rule,
+        notifications::create_directives, notifications::notify_incident, notifications::list_notifications, notifications::get_notification,
+        notifications::notification_message, notifications::flush,
     ),
     components(schemas(Problem)),
     modifiers(&BearerAuth),
@@ -36,7 +45,9 @@ use utoipa::{Modify, OpenApi};
          (name = "organisations", description = "The operator, constituents, members, peers and vendors"),
          (name = "audit", description = "The hash-chained audit log"),
          (name = "incidents", description = "Reports, incidents, deadline clocks, observables"),
-         (name = "work", description = "Tasks, investigations, countermeasures, links and merges")),
+         (name = "work", description = "Tasks, investigations, countermeasures, links and merges"),
+         (name = "constituency", description = "Who is responsible: contacts, network assets, peers, routing, imports"),
+         (name = "notifications", description = "Telling constituents: templates, rules, directives, the outbox")),
 )]
 pub struct ApiDoc;
 
@@ -90,6 +101,27 @@ pub fn router() -> Router<AppState> {
         .route("/incidents/{id}/merge", post(work::merge))
         .route("/teams", get(work::list_teams).post(work::create_team))
         .route("/teams/{id}/members", post(work::add_team_member))
+        .route("/constituency/lookup", get(registry::lookup))
+        .route("/directory", get(registry::directory))
+        .route("/organisations/{id}/contacts", get(registry::list_contacts).post(registry::add_contact))
+        .route("/contacts/{id}", put(registry::update_contact).delete(registry::delete_contact))
+        .route("/organisations/{id}/assets", get(registry::list_assets).post(registry::add_asset))
+        .route("/assets/pending", get(registry::pending_assets))
+        .route("/assets/{id}/decision", post(registry::decide_claim))
+        .route("/assets/{id}", delete(registry::delete_asset))
+        .route("/peers", get(registry::list_peers).post(registry::upsert_peer))
+        .route("/imports/registry", post(registry::import_registry))
+        .route("/imports/routing", post(registry::import_routing_table))
+        .route("/notification-templates", get(notifications::list_templates))
+        .route("/notification-templates/{kind}/{language}", put(notifications::save_template).delete(notifications::reset_template))
+        .route("/suppression-rules", get(notifications::list_rules).post(notifications::add_rule))
+        .route("/suppression-rules/{id}", delete(notifications::delete_rule))
+        .route("/notifications/directives", post(notifications::create_directives))
+        .route("/incidents/{id}/notify", post(notifications::notify_incident))
+        .route("/notifications", get(notifications::list_notifications))
+        .route("/notifications/flush", post(notifications::flush))
+        .route("/notifications/{id}", get(notifications::get_notification))
+        .route("/notifications/{id}/message", get(notifications::notification_message))
         .fallback(|| async { ApiError::not_found("endpoint") })
 }
 

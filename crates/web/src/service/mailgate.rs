@@ -7,6 +7,7 @@ use super::ServiceResult;
 use crate::evidence::{safe_filename, EvidenceStore};
 use chrono::Utc;
 use rampart_core::incident::RefKind;
+use rampart_core::notification::Notification;
 use rampart_core::records::{Channel, Incident, NewReport, Report, TimelineKind};
 use rampart_notify::intake::{self, IncomingMail};
 use rampart_notify::openpgp::{armored_block, Keyring};
@@ -19,6 +20,8 @@ pub enum Delivered {
     Report(Report),
     /// Could not be parsed; kept raw as a quarantined report.
     Quarantined(Report),
+    /// A reply to, or a delivery report on, a notification Rampart sent.
+    Notification(Notification),
 }
 
 impl Delivered {
@@ -26,8 +29,25 @@ impl Delivered {
         match self {
             Delivered::NewReport(r) | Delivered::Report(r) | Delivered::Quarantined(r) => &r.reference,
             Delivered::Incident(i) => &i.reference,
+            Delivered::Notification(n) => &n.reference,
         }
     }
+}
+
+/// The notification a reply or bounce is about: by the Message-IDs it refers to,
+/// then by an `[NTF-…]` tag in the subject.
+async fn notification_of(store: &dyn Store, mail: &IncomingMail) -> ServiceResult<Option<Notification>> {
+    for id in &mail.refers_to {
+        if let Some(n) = store.notifications().find_notification(id).await? {
+            return Ok(Some(n));
+        }
+    }
+    for reference in mail.references.iter().filter(|r| r.kind == RefKind::Notification) {
+        if let Some(n) = store.notifications().find_notification(&reference.to_string()).await? {
+            return Ok(Some(n));
+        }
+    }
+    Ok(None)
 }
 
 /// Where a reply goes: the first reference in the subject that exists.
@@ -48,6 +68,7 @@ async fn target(store: &dyn Store, mail: &IncomingMail) -> ServiceResult<Option<
                     }));
                 }
             }
+            RefKind::Notification => {}
         }
     }
     Ok(None)
@@ -140,7 +161,20 @@ pub async fn deliver(
         (Some(n), None) => n.clone(),
         (None, None) => "unknown sender".into(),
     };
-    match target(store, &mail).await? {
+    let notification = notification_of(store, &mail).await?;
+    let found = match &notification {
+        Some(n) => {
+            let (status, what) = if mail.is_bounce { ("bounced", "Delivery report") } else { ("reply", "Reply") };
+            let detail = format!("{what} from {from}: {} (kept as message.eml, SHA-256 {})", mail.subject, files[0].stored.sha256);
+            store.notifications().log_delivery(n.id, status, &detail).await?;
+            match n.incident_id {
+                Some(incident_id) => store.incidents().get_incident(incident_id).await?.map(Ok),
+                None => return Ok(Delivered::Notification(n.clone())),
+            }
+        }
+        None => target(store, &mail).await?,
+    };
+    match found {
         Some(found) => {
             let (incident_id, report_id) = match &found {
                 Ok(i) => (Some(i.id), None),
@@ -164,6 +198,9 @@ pub async fn deliver(
                     incident_id,
                 };
                 store.incidents().add_attachment(&actor, new).await?;
+            }
+            if let Some(n) = notification {
+                return Ok(Delivered::Notification(n));
             }
             Ok(match found {
                 Ok(incident) => {

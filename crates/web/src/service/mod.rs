@@ -3,9 +3,13 @@
 pub mod accounts;
 pub mod correspondence;
 pub mod deadline_watch;
+pub mod imports;
 pub mod incidents;
 pub mod mailgate;
+pub mod notifications;
 pub mod orgs;
+pub mod registry;
+pub mod routing;
 
 use rampart_store::StoreError;
 

@@ -7,7 +7,9 @@ pub(crate) mod export;
 mod handling;
 mod incident_pages;
 mod login;
+mod notification_pages;
 mod pages;
+mod registry_pages;
 mod report_form;
 
 pub use pages::PageCtx;
@@ -52,6 +54,20 @@ pub fn router(report_body_limit: usize) -> Router<AppState> {
         .route("/incidents/{id}", get(handling::incident))
         .route("/incidents/{id}/{action}", post(handling::act))
         .route("/attachments/{id}", get(handling::attachment))
+        .route("/directory", get(registry_pages::directory))
+        .route("/directory/lookup", get(registry_pages::lookup))
+        .route("/my-organisation", get(registry_pages::my_organisation))
+        .route("/organisations/{id}", get(registry_pages::organisation))
+        .route("/organisations/{id}/contacts", post(registry_pages::add_contact))
+        .route("/organisations/{id}/assets", post(registry_pages::add_asset))
+        .route("/contacts/{id}/delete", post(registry_pages::delete_contact))
+        .route("/assets/{id}/{action}", post(registry_pages::asset_action))
+        .route("/notifications", get(notification_pages::outbox))
+        .route("/notifications/flush", post(notification_pages::flush))
+        .route("/notifications/{id}", get(notification_pages::notification))
+        .route("/notification-templates", get(notification_pages::templates))
+        .route("/notification-templates/{kind}/{language}", get(notification_pages::template_page).post(notification_pages::template_save))
+        .route("/notification-templates/{kind}/{language}/reset", post(notification_pages::template_reset))
         .layer(axum::middleware::from_fn(expire_flash))
 }
 
@@ -195,13 +211,108 @@ pub fn redirect_with_flash(state: &AppState, to: &str, kind: &str, key: &str) ->
     ([flash_cookie(state, kind, key)], Redirect::to(to)).into_response()
 }
 
-/// Reads the flash cookie; only catalog keys are shown, so it cannot inject text.
+/// Separates the arguments of a flash detail that fills `{0}`, `{1}` … in the message.
+pub const FLASH_ARG_SEP: char = '\u{1f}';
+/// The longest flash cookie value that [`cookies::get`] accepts.
+const FLASH_COOKIE_MAX: usize = 256;
+/// Hex digits of a flash detail's authentication tag.
+const FLASH_TAG_HEX: usize = 24;
+
+/// Arguments for a flash message with placeholders, as one detail string.
+pub fn flash_args(args: &[&str]) -> String {
+    let sep = FLASH_ARG_SEP.to_string();
+    args.iter().map(|a| a.replace(FLASH_ARG_SEP, " ")).collect::<Vec<_>>().join(sep.as_str())
+}
+
+/// Redirects with a flash message that carries a detail in the service's own words
+/// (why an input was refused, what overlaps), or the arguments of its placeholders.
+/// The detail is authenticated with the session cookie, so nobody else can put text
+/// on a page through the flash cookie. Without a session only the message is kept.
+pub fn redirect_with_flash_detail(state: &AppState, headers: &HeaderMap, to: &str, kind: &str, key: &str, detail: &str) -> Response {
+    let Some(secret) = cookies::get(headers, auth::SESSION_COOKIE) else {
+        return redirect_with_flash(state, to, kind, key);
+    };
+    let overhead = kind.len() + key.len() + 3 + FLASH_TAG_HEX;
+    let detail = clip_utf8(detail.trim(), FLASH_COOKIE_MAX.saturating_sub(overhead) * 3 / 4);
+    let encoded = data_encoding::BASE64URL_NOPAD.encode(detail.as_bytes());
+    let tag = flash_tag(&secret, kind, key, &encoded);
+    let value = format!("{kind}:{key}:{encoded}:{tag}");
+    ([(header::SET_COOKIE, cookies::set(FLASH_COOKIE, &value, 60, state.settings.cookies_secure()))], Redirect::to(to)).into_response()
+}
+
+/// At most `max` bytes of `s`, cut at a character boundary and marked when cut.
+fn clip_utf8(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max.saturating_sub('…'.len_utf8());
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+fn flash_tag(secret: &str, kind: &str, key: &str, encoded: &str) -> String {
+    let mac = hmac_sha256(secret.as_bytes(), &[kind.as_bytes(), b":", key.as_bytes(), b":", encoded.as_bytes()]);
+    data_encoding::HEXLOWER.encode(&mac[..FLASH_TAG_HEX / 2])
+}
+
+/// HMAC-SHA256 over the concatenation of `parts`.
+fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    use hmac::{Hmac, Mac};
+    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key).expect("HMAC takes keys of any length");
+    for part in parts {
+        mac.update(part);
+    }
+    mac.finalize().into_bytes().into()
+}
+
+/// The detail of a flash cookie, if its tag proves this server set it for this session.
+fn verified_detail(headers: &HeaderMap, kind: &str, key: &str, encoded: &str, tag: &str) -> Option<String> {
+    let secret = cookies::get(headers, auth::SESSION_COOKIE)?;
+    if !constant_time_eq(flash_tag(&secret, kind, key, encoded).as_bytes(), tag.as_bytes()) {
+        return None;
+    }
+    let bytes = data_encoding::BASE64URL_NOPAD.decode(encoded.as_bytes()).ok()?;
+    String::from_utf8(bytes).ok()
+}
+
+/// Puts a detail into a message: its arguments into `{0}`, `{1}` …, or after the message.
+fn fill_flash(message: &str, detail: &str) -> String {
+    if message.contains("{0}") {
+        detail.split(FLASH_ARG_SEP).enumerate().fold(message.to_string(), |text, (i, arg)| text.replace(&format!("{{{i}}}"), arg))
+    } else {
+        format!("{message} {detail}")
+    }
+}
+
+/// Reads the flash cookie. The message is always a catalog text, so it cannot inject
+/// text; a detail is shown only when its tag proves this server set it.
 pub fn take_flash(headers: &HeaderMap, lang: &str) -> Option<pages::Flash> {
     let raw = cookies::get(headers, FLASH_COOKIE)?;
-    let (kind, key) = raw.split_once(':')?;
+    let mut parts = raw.split(':');
+    let (kind, key) = (parts.next()?, parts.next()?);
+    let detail = match (parts.next(), parts.next()) {
+        (None, _) => None,
+        (Some(encoded), Some(tag)) => Some(verified_detail(headers, kind, key, encoded, tag)?),
+        (Some(_), None) => return None,
+    };
     let catalog = crate::i18n::catalog(lang);
-    let kind = if kind == "ok" { "ok" } else { "error" };
-    catalog.has(key).then(|| pages::Flash { kind: kind.to_string(), message: catalog.get(key).to_string() })
+    if !catalog.has(key) {
+        return None;
+    }
+    let text = catalog.get(key);
+    let message = match detail {
+        Some(detail) => fill_flash(text, &detail),
+        None if text.contains("{0}") => return None,
+        None => text.to_string(),
+    };
+    let kind = match kind {
+        "ok" => "ok",
+        "warn" => "warn",
+        _ => "error",
+    };
+    Some(pages::Flash { kind: kind.to_string(), message })
 }
 
 /// Renders a page, with one extra header (a cookie) when given.
