@@ -142,3 +142,28 @@ fn administration_rights() {
     assert!(may_read_audit(&auditor) && !may_read_audit(&org_admin));
     assert!(may_read_metrics(&auditor) && !may_read_metrics(&org_admin));
 }
+
+#[test]
+fn registry_rights_by_role() {
+    // (role, read own registry, read another's, edit own contacts, edit another's, claim own, coordinate, route)
+    let table = [
+        (Role::Admin, true, true, true, true, false, true, true),
+        (Role::Coordinator, true, true, true, true, false, true, true),
+        (Role::Analyst, true, true, false, false, false, false, true),
+        (Role::Auditor, true, true, false, false, false, false, true),
+        (Role::OrgAdmin, true, false, true, false, true, false, false),
+        (Role::OrgMember, true, false, false, false, false, false, false),
+    ];
+    for (role, read_own, read_other, edit_own, edit_other, claim_own, coordinate, route) in table {
+        let c = caller_with(role);
+        let own = c.org_id.unwrap();
+        assert_eq!(may_read_registry_of(&c, own), read_own, "{role} reads its own");
+        assert_eq!(may_read_registry_of(&c, org(OWNER)), read_other, "{role} reads another's");
+        assert_eq!(may_edit_contacts_of(&c, own), edit_own, "{role} edits its own contacts");
+        assert_eq!(may_edit_contacts_of(&c, org(OWNER)), edit_other, "{role} edits another's contacts");
+        assert_eq!(may_claim_assets_of(&c, own), claim_own, "{role} claims for its own");
+        assert!(!may_claim_assets_of(&c, org(OWNER)), "{role} never claims for another");
+        assert_eq!(may_coordinate(&c), coordinate, "{role} coordinates");
+        assert_eq!(may_route(&c), route, "{role} looks up responsibility");
+    }
+}
