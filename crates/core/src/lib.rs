@@ -16,6 +16,8 @@ pub mod records;
 pub mod registry;
 pub mod rsit;
 pub mod sectors;
+#[doc(hidden)]
+pub mod testdata;
 pub mod tlp;
 pub mod totp;
 pub mod work;

@@ -362,8 +362,12 @@ mod tests {
     use super::*;
     use std::path::{Path, PathBuf};
 
-    const SCHEMAS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/testdata/xarf/xarf-spec/schemas/v4");
-    const SAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/testdata/xarf/xarf-spec/samples/v4");
+    fn schemas() -> std::path::PathBuf {
+        rampart_core::testdata::path("xarf/xarf-spec/schemas/v4")
+    }
+    fn samples() -> std::path::PathBuf {
+        rampart_core::testdata::path("xarf/xarf-spec/samples/v4")
+    }
     const ID: &str = "0195a3c2-7d4e-7b21-9c33-1f2e3d4c5b6a";
 
     fn reporter() -> XarfReporter {
@@ -399,7 +403,7 @@ mod tests {
 
     /// The schema file of a category/type; some files spell the type with `-`, some with `_`.
     fn type_schema(category: &str, xtype: &str) -> PathBuf {
-        let dir = Path::new(SCHEMAS).join("types");
+        let dir = schemas().join("types");
         let dashed = dir.join(format!("{category}-{}.json", xtype.replace('_', "-")));
         if dashed.exists() {
             dashed
@@ -538,16 +542,16 @@ mod tests {
         let schema = load(&path);
         let mut problems = Vec::new();
         check(&schema, &schema, path.parent().unwrap(), report, "report", &mut problems);
-        let core_path = Path::new(SCHEMAS).join("xarf-core.json");
+        let core_path = schemas().join("xarf-core.json");
         let core = load(&core_path);
-        check(&core, &core, Path::new(SCHEMAS), report, "report", &mut problems);
+        check(&core, &core, &schemas(), report, "report", &mut problems);
         problems
     }
 
     #[test]
     fn the_schema_check_accepts_the_spec_samples() {
         let mut checked = 0;
-        for entry in std::fs::read_dir(SAMPLES).unwrap() {
+        for entry in std::fs::read_dir(samples()).unwrap() {
             let sample = load(&entry.unwrap().path());
             let found = problems(&sample);
             assert!(found.is_empty(), "sample {} {}: {found:?}", sample["category"], sample["type"]);

@@ -207,7 +207,7 @@ mod tests {
 
     #[test]
     fn libloc_dump_for_taiwan() {
-        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/testdata/asn/networks_TW.tsv")).unwrap();
+        let text = crate::testdata::read("asn/networks_TW.tsv");
         let parsed = parse_network_asn_cc(&text);
         assert_eq!(parsed.rejected.len(), 0, "{:?}", parsed.rejected.first());
         assert_eq!(parsed.rows.len(), 9_930);

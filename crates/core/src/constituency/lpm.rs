@@ -601,7 +601,7 @@ mod tests {
     #[test]
     fn agrees_with_libloc_on_the_shared_test_data() {
         const COUNTRIES: [&str; 6] = ["TW", "JP", "KR", "HK", "MO", "PH"];
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/asn");
+        let dir = crate::testdata::path("asn");
         let read = |name: &str| {
             let path = dir.join(name);
             std::fs::read_to_string(&path)

@@ -6,8 +6,6 @@ use crate::http::send;
 use crate::pgp_keys::{armored_public, key};
 use serde_json::{json, Value};
 
-const ASN_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/testdata/asn");
-
 struct Api<'a> {
     base: &'a str,
     auth: String,
@@ -43,8 +41,8 @@ fn registry_imports_and_routing() {
         let campus_token = install.token("admin@campus.tw", "read,write");
 
         // The routing table, from the offline IP→ASN data; a second run changes nothing.
-        let tw = format!("{ASN_DIR}/networks_TW.tsv");
-        let jp = format!("{ASN_DIR}/networks_JP.tsv");
+        let tw = rampart_core::testdata::path("asn/networks_TW.tsv").display().to_string();
+        let jp = rampart_core::testdata::path("asn/networks_JP.tsv").display().to_string();
         let rows: usize =
             [&tw, &jp].iter().map(|f| std::fs::read_to_string(f).unwrap().lines().filter(|l| !l.starts_with('#')).count()).sum();
         let out = install.cli(&["import", "routing", "--name", "libloc", "--format", "tsv", &tw, &jp], None, &[]);
@@ -74,6 +72,50 @@ fn registry_imports_and_routing() {
         assert!(stderr.contains(":4:") && stderr.contains("10.0.0.0/8"), "the bad line and why: {stderr}");
         let again = install.ok(&["import", "registry", "--name", "water", "--format", "csv", &csv], None);
         assert!(again.contains("2 unchanged"), "idempotent: {again}");
+
+        // RIPE-database split files, restricted to the constituency's country.
+        let ripe = install.data_dir().join("ripe");
+        std::fs::create_dir_all(&ripe).unwrap();
+        let files = [
+            (
+                "ripe.db.organisation",
+                "organisation:   ORG-HA1-RIPE\norg-name:       Harbour Analytics\ncountry:        TW\nabuse-c:        HA1-RIPE\n",
+            ),
+            ("ripe.db.role", "role:           Harbour Abuse\nnic-hdl:        HA1-RIPE\nabuse-mailbox:  abuse@harbour.example.tw\n"),
+            (
+                "ripe.db.inetnum",
+                "inetnum:        1.2.3.0 - 1.2.5.255\nnetname:        HARBOUR-NET\ncountry:        TW\norg:            ORG-HA1-RIPE\n\n\
+                 inetnum:        5.6.7.0 - 5.6.7.255\nnetname:        ELSEWHERE\ncountry:        DE\norg:            ORG-EL1-RIPE\n",
+            ),
+            ("ripe.db.aut-num", "aut-num:        AS200123\nas-name:        HARBOUR-AS\norg:            ORG-HA1-RIPE\n"),
+        ];
+        let mut paths = Vec::new();
+        for (name, text) in files {
+            std::fs::write(ripe.join(name), text).unwrap();
+            paths.push(ripe.join(name).display().to_string());
+        }
+        let mut args = vec!["import", "registry", "--name", "ripe", "--format", "rpsl"];
+        args.extend(paths.iter().map(String::as_str));
+        let out = install.ok(&args, None);
+        assert!(
+            out.contains("1 organisation(s) created") && out.contains("assets:   3 added") && out.contains("contacts: 1 added"),
+            "{out}"
+        );
+
+        // RIR delegated statistics as a second routing source.
+        let delegated = install.data_dir().join("delegated-apnic-extended");
+        std::fs::write(
+            &delegated,
+            "2|apnic|20261129|4|19830613|20261128|+1000\napnic|*|ipv4|*|2|summary\n\
+             apnic|KR|ipv4|175.192.0.0|768|20080306|allocated|A9166B1A\napnic|TW|ipv6|2001:b000::|20|20030619|allocated|A91A7ED2\n\
+             apnic|TW|asn|3462|1|19950427|allocated|A91A7ED2\napnic||ipv4|1.0.0.0|256|20110811|available|\napnic|TW|ipv4|not-an-ip|256|20110811|allocated|X\n",
+        )
+        .unwrap();
+        let out =
+            install.cli(&["import", "routing", "--name", "apnic", "--format", "delegated", &delegated.display().to_string()], None, &[]);
+        let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(stdout.contains("prefixes: 3 added") && stdout.contains("rejected: 1"), "{stdout}");
+        assert!(stderr.contains(":7:"), "the bad row by line: {stderr}");
 
         let server = install.start(&[]);
         let api = Api { base: &server.base, auth: format!("Bearer {token}") };
@@ -122,6 +164,8 @@ fn registry_imports_and_routing() {
         assert_eq!(names, ["HiNet"], "AS3462 originates 168.95.0.0/16: {answer}");
         assert_eq!(answer["answer"]["asn"], 3462);
         assert_eq!(api.names("water.gov.taipei").0, ["Taipei Water"], "imported");
+        assert_eq!(api.names("1.2.4.9").0, ["Harbour Analytics"], "from RIPE");
+        assert!(api.names("5.6.7.8").0.is_empty(), "another country's networks were left out");
         let (status, _) = api.call("GET", "/api/v1/constituency/lookup?q=not%20a%20thing%20%24", Value::Null);
         assert_eq!(status, 422);
 

@@ -274,6 +274,18 @@ fn directives_become_signed_encrypted_aggregated_mail_and_replies_come_back() {
         assert!(timeline.to_string().contains("Site restored from backup"), "{timeline}");
         let investigations = ok(base, auth, "GET", &format!("/api/v1/incidents/{incident_id}/investigations"), Value::Null);
         assert_eq!(investigations[0]["party"], "Example Shop");
+
+        // X-ARF: one JSON report per event, attached.
+        let before = s.sink.received().len();
+        let xarf = json!([{"format": "xarf", "event": {"source.ip": "1.35.9.9", "source.port": "3389", "protocol.application": "rdp",
+            "classification.type": "vulnerable-service", "time.source": "2026-11-29T10:00:00Z"}}]);
+        let told = ok(base, auth, "POST", "/api/v1/notifications/directives", xarf);
+        assert_eq!(told["stored"].as_array().unwrap().len(), 2, "{told}");
+        let flushed = ok(base, auth, "POST", "/api/v1/notifications/flush", Value::Null);
+        assert_eq!(flushed["sent"], 2, "{flushed}");
+        let mail = s.sink.received();
+        let report = mail[before..].iter().find(|m| m.to.iter().any(|t| t.contains("it@shop.example.tw"))).unwrap();
+        assert!(report.data.contains("application/json") && report.data.contains(".json"), "{}", report.data);
     }
 }
 
