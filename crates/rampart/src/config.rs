@@ -27,6 +27,23 @@ pub struct Config {
     pub pgp: PgpConfig,
     pub constituency: ConstituencyConfig,
     pub notifications: NotificationsConfig,
+    pub feeds: FeedsConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FeedsConfig {
+    /// A folder watched for feed files; empty watches none.
+    pub watch_dir: String,
+    pub poll_seconds: u64,
+    /// Notify the responsible constituent of every routed event.
+    pub notify: bool,
+    /// Rules applied to every feed (docs/rules.md); empty applies none.
+    pub rules_file: String,
+    /// A newer Shadowserver report schema than the shipped one.
+    pub schema_file: String,
+    /// How long an accepted event suppresses its duplicates.
+    pub dedupe_hours: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -137,6 +154,14 @@ impl Default for Config {
             pgp: PgpConfig { secret_key_file: String::new(), contact_keys_dir: String::new() },
             constituency: ConstituencyConfig { country: web.home_country },
             notifications: NotificationsConfig { poll_seconds: 30, retry_first_seconds: web.retry_first_seconds },
+            feeds: FeedsConfig {
+                watch_dir: String::new(),
+                poll_seconds: 30,
+                notify: true,
+                rules_file: String::new(),
+                schema_file: String::new(),
+                dedupe_hours: 24,
+            },
         }
     }
 }
@@ -180,6 +205,12 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("RAMPART_COUNTRY", "constituency.country"),
     ("RAMPART_NOTIFY_POLL_SECONDS", "notifications.poll_seconds"),
     ("RAMPART_NOTIFY_RETRY_FIRST_SECONDS", "notifications.retry_first_seconds"),
+    ("RAMPART_FEEDS_WATCH_DIR", "feeds.watch_dir"),
+    ("RAMPART_FEEDS_POLL_SECONDS", "feeds.poll_seconds"),
+    ("RAMPART_FEEDS_NOTIFY", "feeds.notify"),
+    ("RAMPART_FEEDS_RULES_FILE", "feeds.rules_file"),
+    ("RAMPART_FEEDS_SCHEMA_FILE", "feeds.schema_file"),
+    ("RAMPART_FEEDS_DEDUPE_HOURS", "feeds.dedupe_hours"),
 ];
 
 impl Config {
@@ -234,6 +265,9 @@ impl Config {
         }
         if self.notifications.poll_seconds < 1 || !(1..=3600).contains(&self.notifications.retry_first_seconds) {
             bail!("notifications.poll_seconds must be positive and notifications.retry_first_seconds 1 to 3600");
+        }
+        if self.feeds.poll_seconds < 1 || self.feeds.dedupe_hours < 0 {
+            bail!("feeds.poll_seconds must be positive and feeds.dedupe_hours not negative");
         }
         if self.auth.session_hours < 1
             || self.auth.login_max_failures < 1
@@ -422,6 +456,20 @@ country = "TW"
 poll_seconds = 30
 # First retry after the relay failed; then doubling up to an hour, for three days.
 retry_first_seconds = 60                                  # (RAMPART_NOTIFY_RETRY_FIRST_SECONDS)
+
+[feeds]
+# A folder watched for feed files (Shadowserver CSV, IntelMQ JSON lines); each file is
+# ingested, then moved to done/ or failed/ beside it. Empty: none. (RAMPART_FEEDS_WATCH_DIR)
+watch_dir = ""
+poll_seconds = 30                                         # (RAMPART_FEEDS_POLL_SECONDS)
+# Notify the responsible constituent of every routed event. (RAMPART_FEEDS_NOTIFY)
+notify = true
+# Rules for every feed (docs/rules.md). Empty: none.      (RAMPART_FEEDS_RULES_FILE)
+rules_file = ""
+# A newer Shadowserver report schema (intelmq.json) than the shipped one. (RAMPART_FEEDS_SCHEMA_FILE)
+schema_file = ""
+# How long an accepted event suppresses its duplicates.   (RAMPART_FEEDS_DEDUPE_HOURS)
+dedupe_hours = 24
 "#;
 
 #[cfg(test)]

@@ -83,3 +83,75 @@ fn keyring(config: &Config) -> Result<Option<rampart_notify::openpgp::Keyring>, 
     let passphrase = std::env::var("RAMPART_PGP_PASSPHRASE").unwrap_or_default();
     rampart_notify::openpgp::Keyring::load(secret, &passphrase, contacts).map(Some)
 }
+
+/// `rampart mailgate --feed NAME`: a feed delivered by mail (Shadowserver sends its
+/// reports so). Every attachment is kept and ingested into the feed. A message without
+/// attachments, or with one that cannot be ingested at all, bounces (65) after its
+/// files were kept under `<data_dir>/feeds/incoming/`.
+pub async fn run_feed(config: &Config, feed: &str) -> ExitCode {
+    let mut raw = Vec::new();
+    if let Err(e) = std::io::stdin().take(MAX_MESSAGE_BYTES + 1).read_to_end(&mut raw) {
+        eprintln!("mailgate: reading the message failed: {e}");
+        return ExitCode::from(EX_TEMPFAIL);
+    }
+    if raw.len() as u64 > MAX_MESSAGE_BYTES {
+        eprintln!("mailgate: the message is larger than {MAX_MESSAGE_BYTES} bytes");
+        return ExitCode::from(EX_DATAERR);
+    }
+    let Ok(mail) = rampart_notify::intake::parse(&raw) else {
+        eprintln!("mailgate: not a mail message");
+        return ExitCode::from(EX_DATAERR);
+    };
+    let files: Vec<_> = mail.attachments.iter().filter(|a| !a.bytes.is_empty()).collect();
+    if files.is_empty() {
+        eprintln!("mailgate: the message to feed {feed:?} has no attachment");
+        return ExitCode::from(EX_DATAERR);
+    }
+    let store = match crate::open_store(config).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("mailgate: the database is not available, the MTA will retry: {e:#}");
+            return ExitCode::from(EX_TEMPFAIL);
+        }
+    };
+    if let Err(e) = store.migrate().await {
+        eprintln!("mailgate: the database is not ready, the MTA will retry: {e}");
+        return ExitCode::from(EX_TEMPFAIL);
+    }
+    let mut options = match crate::feed_options(config) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("mailgate: the feed settings are not usable, the MTA will retry: {e:#}");
+            return ExitCode::from(EX_TEMPFAIL);
+        }
+    };
+    options.feed = Some(feed.to_string());
+    let index = rampart_web::service::routing::RouteIndex::new(&config.constituency.country);
+    let mut failed = false;
+    for file in files {
+        let mut opts = options.clone();
+        opts.format = rampart_web::service::feeds::format_for(&file.filename, None);
+        let result = rampart_web::service::feeds::ingest_bytes(
+            &*store,
+            &index,
+            &rampart_store::Actor::System,
+            &config.data_dir,
+            &file.filename,
+            &file.bytes,
+            &opts,
+        )
+        .await;
+        match result {
+            Ok(s) => println!("{}: {} written, {} duplicates, {} quarantined", file.filename, s.written, s.duplicates, s.quarantined),
+            Err(e) => {
+                eprintln!("mailgate: {}: {e} (kept under feeds/incoming)", file.filename);
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        ExitCode::from(EX_DATAERR)
+    } else {
+        ExitCode::SUCCESS
+    }
+}

@@ -2,7 +2,9 @@
 
 mod admin;
 mod config;
+mod ingest_cli;
 mod mailgate;
+mod progress;
 mod registry_cli;
 
 use anyhow::Context;
@@ -51,6 +53,9 @@ enum Command {
         /// Queue the address belongs to (recorded with the message).
         #[arg(long)]
         queue: Option<String>,
+        /// The message carries feed files: ingest its attachments into this feed.
+        #[arg(long)]
+        feed: Option<String>,
     },
     /// Who is responsible for addresses, domains or AS numbers, and why.
     Route {
@@ -65,6 +70,13 @@ enum Command {
     Import {
         #[command(subcommand)]
         command: registry_cli::ImportCommand,
+    },
+    /// Feed files through the pipeline: parse, enrich, route, de-duplicate, notify, write.
+    Ingest(ingest_cli::IngestArgs),
+    /// The feed pipeline's quarantine and counts.
+    Feeds {
+        #[command(subcommand)]
+        command: ingest_cli::FeedsCommand,
     },
     /// Notifications: compose what is due and send the outbox now.
     Notify {
@@ -123,7 +135,8 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             println!("{} migration(s) applied", applied.len());
         }
         Command::Serve { .. } => serve(config).await?,
-        Command::Mailgate { queue } => return Ok(mailgate::run(&config, queue.as_deref()).await),
+        Command::Mailgate { queue, feed: None } => return Ok(mailgate::run(&config, queue.as_deref()).await),
+        Command::Mailgate { feed: Some(feed), .. } => return Ok(mailgate::run_feed(&config, &feed).await),
         Command::Route { queries, json } => {
             let store = open_store(&config).await?;
             store.migrate().await?;
@@ -133,6 +146,16 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             let store = open_store(&config).await?;
             store.migrate().await?;
             return registry_cli::import(&*store, &config, command).await;
+        }
+        Command::Ingest(args) => {
+            let store = open_store(&config).await?;
+            store.migrate().await?;
+            return ingest_cli::run(&*store, &config, args).await;
+        }
+        Command::Feeds { command } => {
+            let store = open_store(&config).await?;
+            store.migrate().await?;
+            return ingest_cli::feeds(&*store, command).await;
         }
         Command::Notify { command } => {
             let store = open_store(&config).await?;
@@ -175,6 +198,26 @@ pub(crate) async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>
     rampart_store::open(&url).await.with_context(|| format!("opening the database {}", config::redact_url(&url)))
 }
 
+/// How feed files are processed, from the `[feeds]` settings.
+pub(crate) fn feed_options(config: &Config) -> anyhow::Result<rampart_web::service::feeds::IngestOptions> {
+    let schema = if config.feeds.schema_file.is_empty() {
+        rampart_pipeline::shadowserver::Schema::builtin().clone()
+    } else {
+        let path = &config.feeds.schema_file;
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
+        rampart_pipeline::shadowserver::Schema::parse(&text).map_err(|e| anyhow::anyhow!("{path}: {e}"))?
+    };
+    let mut options = rampart_web::service::feeds::IngestOptions::defaults(Arc::new(schema));
+    options.notify = config.feeds.notify;
+    options.dedupe_window = chrono::Duration::hours(config.feeds.dedupe_hours);
+    if !config.feeds.rules_file.is_empty() {
+        let path = &config.feeds.rules_file;
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
+        options.rules = Some(Arc::new(rampart_pipeline::rules::compile(&text).map_err(|e| anyhow::anyhow!("{path}: {e}"))?));
+    }
+    Ok(options)
+}
+
 /// The CERT key that signs notifications, when one is configured.
 pub(crate) fn notification_signer(config: &Config) -> anyhow::Result<Option<rampart_notify::compose::Signer>> {
     if config.pgp.secret_key_file.is_empty() {
@@ -207,6 +250,19 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let mut state = rampart_web::AppState::new(store, settings, operator.id).context("smtp settings")?;
     if let Some(signer) = notification_signer(&config)? {
         state = state.with_signer(signer);
+    }
+    let feed_options = feed_options(&config)?;
+    state = state.with_feed_options(feed_options.clone());
+    if !config.feeds.watch_dir.is_empty() {
+        let dir = std::path::PathBuf::from(&config.feeds.watch_dir);
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        tokio::spawn(rampart_web::service::feeds::watch_folder(
+            state.store.clone(),
+            state.route_index.clone(),
+            dir,
+            feed_options,
+            std::time::Duration::from_secs(config.feeds.poll_seconds),
+        ));
     }
     tokio::spawn(rampart_web::service::notifications::run(
         state.store.clone(),

@@ -1,13 +1,13 @@
 //! `rampart route`, `rampart import …` and `rampart notify …`.
 
 use crate::config::Config;
+use crate::progress::Bar;
 use anyhow::Context;
 use clap::Subcommand;
 use rampart_core::constituency::{import_csv, import_routing, import_rpsl};
 use rampart_store::{Actor, Store};
 use rampart_web::service::imports::{self, RejectedLine};
 use rampart_web::service::routing::{self, RouteIndex};
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -44,25 +44,6 @@ pub enum ImportCommand {
 pub enum NotifyCommand {
     /// Compose what is due and send the outbox once, then exit.
     Flush,
-}
-
-/// A one-line progress bar on standard error.
-struct Bar {
-    label: &'static str,
-}
-
-impl Bar {
-    fn show(&self, done: usize, total: usize) {
-        let width = 30;
-        let filled = (done * width).checked_div(total).unwrap_or(width).min(width);
-        let percent = (done * 100).checked_div(total).unwrap_or(100);
-        let mut err = std::io::stderr();
-        let _ = write!(err, "\r{:<14} [{}{}] {percent:>3}% {done}/{total}", self.label, "#".repeat(filled), " ".repeat(width - filled));
-        if done >= total {
-            let _ = writeln!(err);
-        }
-        let _ = err.flush();
-    }
 }
 
 fn read_files(files: &[PathBuf]) -> anyhow::Result<Vec<(String, String)>> {

@@ -210,6 +210,10 @@ macro_rules! impl_store {
                 self
             }
 
+            fn feeds(&self) -> &dyn $crate::FeedStore {
+                self
+            }
+
             async fn ping(&self) -> $crate::Result<()> {
                 sqlx::query("SELECT 1").execute(self.reader()).await?;
                 Ok(())

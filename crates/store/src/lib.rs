@@ -5,6 +5,8 @@
 //! Every write method records an audit entry in the same transaction.
 
 mod common;
+mod feed_sql;
+pub mod feeds;
 mod incident_sql;
 mod incident_types;
 pub mod incidents;
@@ -19,6 +21,7 @@ mod types;
 pub mod work;
 mod work_sql;
 
+pub use feeds::FeedStore;
 pub use incident_types::*;
 pub use incidents::{next_cursor, IncidentStore};
 pub use notifications::NotificationStore;
@@ -67,6 +70,8 @@ pub trait Store: Send + Sync + 'static {
     fn registry(&self) -> &dyn RegistryStore;
     /// Templates, directives, the outbox and its delivery log.
     fn notifications(&self) -> &dyn NotificationStore;
+    /// The feed pipeline's fingerprints, quarantine, counts and checkpoints.
+    fn feeds(&self) -> &dyn FeedStore;
     /// Whether the database answers (readiness).
     async fn ping(&self) -> Result<()>;
     /// Applies pending migrations; returns the names of those applied now.

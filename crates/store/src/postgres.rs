@@ -69,4 +69,5 @@ crate::incident_sql::impl_incident_store!(
 );
 crate::registry_sql::impl_registry_store!(PgStore);
 crate::notification_sql::impl_notification_store!(PgStore);
+crate::feed_sql::impl_feed_store!(PgStore);
 crate::work_sql::impl_work_store!(PgStore);

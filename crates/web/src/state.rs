@@ -22,6 +22,8 @@ pub struct AppState {
     pub route_index: Arc<crate::service::routing::RouteIndex>,
     /// The CERT's identity and signing key in notifications.
     pub notify: Arc<crate::service::notifications::NotifySettings>,
+    /// How uploaded and mailed feed files are processed.
+    pub feeds: Arc<crate::service::feeds::IngestOptions>,
 }
 
 impl AppState {
@@ -38,6 +40,9 @@ impl AppState {
         Ok(Self {
             route_index: Arc::new(crate::service::routing::RouteIndex::new(&settings.home_country)),
             notify: Arc::new(notify),
+            feeds: Arc::new(crate::service::feeds::IngestOptions::defaults(Arc::new(
+                rampart_pipeline::shadowserver::Schema::builtin().clone(),
+            ))),
             store,
             evidence: EvidenceStore::new(&settings.data_dir),
             settings: Arc::new(settings),
@@ -47,6 +52,12 @@ impl AppState {
             operator_org_id,
             mailer,
         })
+    }
+
+    /// Feed files are processed with these options from now on.
+    pub fn with_feed_options(mut self, options: crate::service::feeds::IngestOptions) -> Self {
+        self.feeds = Arc::new(options);
+        self
     }
 
     /// Notifications are signed with this key from now on.

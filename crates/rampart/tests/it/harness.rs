@@ -30,7 +30,8 @@ impl Install {
         self.dir.path().join("rampart.db")
     }
 
-    fn args(&self) -> Vec<String> {
+    /// The data-dir and database flags of this install.
+    pub fn cli_args(&self) -> Vec<String> {
         let mut args = vec!["--data-dir".to_string(), self.dir.path().display().to_string()];
         if let Some(db) = &self.database {
             args.push("--database".into());
@@ -42,7 +43,7 @@ impl Install {
     /// Runs `rampart ARGS…` against this install.
     pub fn cli(&self, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Output {
         let mut cmd = Command::new(BIN);
-        cmd.args(args).args(self.args()).env("RAMPART_LOG", "warn").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd.args(args).args(self.cli_args()).env("RAMPART_LOG", "warn").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -75,7 +76,7 @@ impl Install {
 
     pub fn start(&self, env: &[(&str, &str)]) -> Server {
         let mut cmd = Command::new(BIN);
-        cmd.arg("serve").args(["--listen", "127.0.0.1:0"]).args(self.args()).env("RAMPART_LOG", "warn");
+        cmd.arg("serve").args(["--listen", "127.0.0.1:0"]).args(self.cli_args()).env("RAMPART_LOG", "warn");
         for (k, v) in env {
             cmd.env(k, v);
         }

@@ -7,6 +7,7 @@ mod bad_input;
 mod cli;
 mod constituency;
 mod correspondence;
+mod feeds;
 mod harness;
 mod http;
 mod incidents;

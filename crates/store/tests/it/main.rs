@@ -6,6 +6,7 @@ mod audit;
 mod backends;
 
 pub use backends::{for_each_backend, Backend};
+mod feeds;
 mod incidents;
 mod registry;
 mod work;

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod audit;
+mod feeds;
 mod incidents;
 mod notifications;
 mod orgs;
@@ -37,6 +38,7 @@ use utoipa::{Modify, OpenApi};
         notifications::list_rules, notifications::add_rule, notifications::delete_rule,
         notifications::create_directives, notifications::notify_incident, notifications::list_notifications, notifications::get_notification,
         notifications::notification_message, notifications::flush,
+        feeds::upload, feeds::quarantine, feeds::counts,
     ),
     components(schemas(Problem)),
     modifiers(&BearerAuth),
@@ -47,7 +49,8 @@ use utoipa::{Modify, OpenApi};
          (name = "incidents", description = "Reports, incidents, deadline clocks, observables"),
          (name = "work", description = "Tasks, investigations, countermeasures, links and merges"),
          (name = "constituency", description = "Who is responsible: contacts, network assets, peers, routing, imports"),
-         (name = "notifications", description = "Telling constituents: templates, rules, directives, the outbox")),
+         (name = "notifications", description = "Telling constituents: templates, rules, directives, the outbox"),
+         (name = "feeds", description = "The feed pipeline: uploads, quarantine, counts")),
 )]
 pub struct ApiDoc;
 
@@ -122,7 +125,13 @@ pub fn router() -> Router<AppState> {
         .route("/notifications/flush", post(notifications::flush))
         .route("/notifications/{id}", get(notifications::get_notification))
         .route("/notifications/{id}/message", get(notifications::notification_message))
+        .route("/feeds/upload", post(feeds::upload).layer(axum::extract::DefaultBodyLimit::max(FEED_UPLOAD_LIMIT)))
+        .route("/feeds/quarantine", get(feeds::quarantine))
+        .route("/feeds/counts", get(feeds::counts))
         .fallback(|| async { ApiError::not_found("endpoint") })
 }
 
 type ApiResult<T> = Result<Json<T>, ApiError>;
+
+/// Feed files are larger than other requests; beyond this, use `rampart ingest`.
+const FEED_UPLOAD_LIMIT: usize = 256 << 20;

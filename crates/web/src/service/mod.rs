@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod correspondence;
 pub mod deadline_watch;
+pub mod feeds;
 pub mod imports;
 pub mod incidents;
 pub mod mailgate;

@@ -1,0 +1,485 @@
+//! The batch engine: a batch of feed rows is parsed, enriched, routed, filtered and
+//! fingerprinted in parallel on all cores, then merged in input order, where
+//! de-duplication, counting and output happen. A batch is the unit of acknowledgement:
+//! the caller persists its results (outputs, fingerprints, quarantine, counters,
+//! checkpoint) together, so a crash repeats at most the batch in flight, and the
+//! fingerprints keep its notifications single.
+
+use crate::csv::RecordInfo;
+use crate::event::{fields, read_intelmq_json, Event, FieldId, Kind};
+use crate::experts::{self, DedupeKeys, Routed};
+use crate::rules::RuleSet;
+use rampart_core::constituency::resolve::ConstituencyIndex;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
+use uuid::Uuid;
+
+/// Turns one CSV record into an event; implemented by each feed format.
+pub trait RowParser: Sync {
+    /// `record.line` is the row's line in the whole input.
+    fn parse_row<'a>(&self, fields: &[Cow<'a, str>], record: RecordInfo<'a>, event: &mut Event<'a>) -> Result<(), String>;
+}
+
+/// What the stages after parsing need.
+pub struct Stages<'p> {
+    pub index: &'p ConstituencyIndex,
+    pub rules: Option<&'p RuleSet>,
+    pub dedupe: &'p DedupeKeys,
+    /// Replaces the feed's own `feed.name` when set.
+    pub feed_name: Option<&'p str>,
+    /// `time.observation` of every event of this run (RFC 3339).
+    pub observation_time: &'p str,
+    /// Ask for a notification directive for every routed event (rules may also ask).
+    pub notify_all: bool,
+}
+
+/// A row that could not be used: kept with its line and the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quarantined {
+    pub line: usize,
+    pub reason: String,
+    pub raw: String,
+}
+
+/// An event that should reach its constituent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToNotify {
+    pub line: usize,
+    pub org: Uuid,
+    pub event: BTreeMap<String, String>,
+}
+
+/// An event a rule wants an incident for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToIncident {
+    pub line: usize,
+    pub title: String,
+    pub org: Option<Uuid>,
+    pub event: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Counts {
+    pub rows_read: u64,
+    pub parsed: u64,
+    pub quarantined: u64,
+    /// Dropped by a rule.
+    pub dropped: u64,
+    pub duplicates: u64,
+    pub routed: u64,
+    pub ties: u64,
+    pub written: u64,
+    pub notified: u64,
+    pub incidents: u64,
+}
+
+impl Counts {
+    pub fn add(&mut self, o: &Counts) {
+        self.rows_read += o.rows_read;
+        self.parsed += o.parsed;
+        self.quarantined += o.quarantined;
+        self.dropped += o.dropped;
+        self.duplicates += o.duplicates;
+        self.routed += o.routed;
+        self.ties += o.ties;
+        self.written += o.written;
+        self.notified += o.notified;
+        self.incidents += o.incidents;
+    }
+}
+
+/// Per (organisation, classification type) event counts, for statistics.
+pub type Tally = HashMap<(Option<Uuid>, String), u64>;
+
+/// What a batch produced, in input order.
+#[derive(Debug, Default)]
+pub struct BatchOutput {
+    /// Accepted events as IntelMQ JSON lines.
+    pub jsonl: Vec<u8>,
+    /// Accepted events per named rule output, as IntelMQ JSON lines.
+    pub routed_outputs: BTreeMap<String, Vec<u8>>,
+    pub quarantined: Vec<Quarantined>,
+    pub notify: Vec<ToNotify>,
+    pub incidents: Vec<ToIncident>,
+    /// Fingerprints first seen in this batch, to persist.
+    pub new_fingerprints: Vec<u64>,
+    pub counts: Counts,
+    pub tally: Tally,
+}
+
+/// Fingerprints are already well mixed; hashing them again is wasted work.
+#[derive(Default)]
+pub struct IdentityHasher(u64);
+
+impl Hasher for IdentityHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Fingerprints of events already accepted (within the de-duplication window).
+pub type FingerprintSet = HashSet<u64, BuildHasherDefault<IdentityHasher>>;
+
+/// Rows are grouped by the end of complete records: a newline outside quotes.
+/// Returns the length of the prefix of `bytes` that holds only complete records.
+pub fn complete_records(bytes: &[u8]) -> usize {
+    let mut in_quotes = false;
+    let mut last = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'"' => in_quotes = !in_quotes,
+            b'\n' if !in_quotes => last = i + 1,
+            _ => {}
+        }
+    }
+    last
+}
+
+/// Splits `text` (complete records) into at most `parts` pieces at record boundaries,
+/// with the 0-based physical line each piece starts at.
+pub fn split_records(text: &str, parts: usize) -> Vec<(usize, &str)> {
+    let bytes = text.as_bytes();
+    let parts = parts.max(1);
+    let target = bytes.len() / parts + 1;
+    let mut out = Vec::with_capacity(parts);
+    let (mut start, mut line, mut in_quotes) = (0usize, 0usize, false);
+    let mut lines_in_piece = 0usize;
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'"' => in_quotes = !in_quotes,
+            b'\n' => {
+                lines_in_piece += 1;
+                if !in_quotes && i + 1 - start >= target && out.len() + 1 < parts {
+                    out.push((line, &text[start..i + 1]));
+                    line += lines_in_piece;
+                    lines_in_piece = 0;
+                    start = i + 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    if start < bytes.len() {
+        out.push((line, &text[start..]));
+    }
+    out
+}
+
+struct RowMeta {
+    line: usize,
+    fingerprint: u64,
+    end: usize,
+    org: Option<Uuid>,
+    tie: bool,
+    type_index: u32,
+    notify: Option<BTreeMap<String, String>>,
+    incident: Option<(String, BTreeMap<String, String>)>,
+    outputs: Vec<String>,
+}
+
+enum RowResult {
+    Event(RowMeta),
+    Dropped,
+    Quarantined(Quarantined),
+}
+
+struct Piece {
+    json: Vec<u8>,
+    rows: Vec<RowResult>,
+    types: Vec<String>,
+}
+
+fn event_map(event: &Event<'_>) -> BTreeMap<String, String> {
+    event.iter().filter(|(f, _)| *f != *fields::RAW).map(|(f, v)| (f.name().to_string(), v.text.to_string())).collect()
+}
+
+/// Everything after parsing, for one event. `None` when a rule dropped it.
+fn after_parse(event: &mut Event<'_>, stages: &Stages<'_>, buf: &mut String, line: usize, piece: &mut Piece) -> Option<RowMeta> {
+    if let Some(name) = stages.feed_name {
+        event.set(*fields::FEED_NAME, name.to_string());
+    }
+    event.set(*fields::TIME_OBSERVATION, stages.observation_time.to_string());
+    experts::fill_taxonomy(event);
+    let Routed { org, tie } = experts::enrich_and_route(event, stages.index, buf);
+    let mut notify_wanted = stages.notify_all;
+    let mut incident = None;
+    let mut outputs = Vec::new();
+    if let Some(rules) = stages.rules {
+        let outcome = rules.apply(event);
+        if outcome.dropped {
+            return None;
+        }
+        notify_wanted |= outcome.notify;
+        incident = outcome.incident.map(|title| (title, event_map(event)));
+        outputs = outcome.outputs;
+    }
+    let fingerprint = stages.dedupe.fingerprint(event);
+    event.write_intelmq_json(&mut piece.json);
+    piece.json.push(b'\n');
+    let type_name = event.get(*fields::CLASSIFICATION_TYPE).unwrap_or("");
+    let type_index = match piece.types.iter().position(|t| t == type_name) {
+        Some(i) => i as u32,
+        None => {
+            piece.types.push(type_name.to_string());
+            (piece.types.len() - 1) as u32
+        }
+    };
+    let notify = (notify_wanted && org.is_some()).then(|| event_map(event));
+    Some(RowMeta { line, fingerprint, end: piece.json.len(), org, tie, type_index, notify, incident, outputs })
+}
+
+fn run_csv_piece(parser: &dyn RowParser, text: &str, first_line: usize, stages: &Stages<'_>) -> Piece {
+    let mut piece = Piece { json: Vec::with_capacity(text.len() * 2), rows: Vec::new(), types: Vec::new() };
+    let mut reader = crate::csv::CsvReader::new(text);
+    let mut cells: Vec<Cow<'_, str>> = Vec::with_capacity(64);
+    let mut event = Event::new();
+    let mut buf = String::new();
+    while let Some(record) = reader.next_record(&mut cells) {
+        let line = match &record {
+            Ok(info) => first_line + info.line,
+            Err(e) => first_line + e.line(),
+        };
+        let info = match record {
+            Ok(info) => info,
+            Err(e) => {
+                piece.rows.push(RowResult::Quarantined(Quarantined { line, reason: e.to_string(), raw: String::new() }));
+                continue;
+            }
+        };
+        if cells.len() == 1 && cells[0].trim().is_empty() {
+            continue;
+        }
+        event.clear();
+        match parser.parse_row(&cells, RecordInfo { line, raw: info.raw }, &mut event) {
+            Ok(()) => match after_parse(&mut event, stages, &mut buf, line, &mut piece) {
+                Some(meta) => piece.rows.push(RowResult::Event(meta)),
+                None => piece.rows.push(RowResult::Dropped),
+            },
+            Err(reason) => piece.rows.push(RowResult::Quarantined(Quarantined { line, reason, raw: info.raw.to_string() })),
+        }
+    }
+    piece
+}
+
+fn run_jsonl_piece(text: &str, first_line: usize, stages: &Stages<'_>) -> Piece {
+    let mut piece = Piece { json: Vec::with_capacity(text.len() + text.len() / 4), rows: Vec::new(), types: Vec::new() };
+    let mut buf = String::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = first_line + i + 1;
+        if raw.trim().is_empty() {
+            continue;
+        }
+        match read_intelmq_json(raw) {
+            Ok(mut event) => match after_parse(&mut event, stages, &mut buf, line, &mut piece) {
+                Some(meta) => piece.rows.push(RowResult::Event(meta)),
+                None => piece.rows.push(RowResult::Dropped),
+            },
+            Err(e) => {
+                piece.rows.push(RowResult::Quarantined(Quarantined { line, reason: e.to_string(), raw: raw.chars().take(4096).collect() }))
+            }
+        }
+    }
+    piece
+}
+
+/// The input of one batch.
+pub enum BatchInput<'t> {
+    /// CSV records (no header), the 0-based physical line of their first line.
+    Csv { parser: &'t dyn RowParser, text: &'t str, first_line: usize },
+    /// IntelMQ JSON lines.
+    JsonLines { text: &'t str, first_line: usize },
+}
+
+/// Processes one batch on `threads` threads and merges it in order against `seen`.
+pub fn process_batch(input: BatchInput<'_>, stages: &Stages<'_>, threads: usize, seen: &mut FingerprintSet) -> BatchOutput {
+    let (text, first_line) = match &input {
+        BatchInput::Csv { text, first_line, .. } | BatchInput::JsonLines { text, first_line } => (*text, *first_line),
+    };
+    let pieces_in = split_records(text, threads.max(1));
+    let run = |(offset, piece_text): (usize, &str)| match &input {
+        BatchInput::Csv { parser, .. } => run_csv_piece(*parser, piece_text, first_line + offset, stages),
+        BatchInput::JsonLines { .. } => run_jsonl_piece(piece_text, first_line + offset, stages),
+    };
+    let pieces: Vec<Piece> = if pieces_in.len() <= 1 {
+        pieces_in.into_iter().map(run).collect()
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = pieces_in.into_iter().map(|p| scope.spawn(move || run(p))).collect();
+            handles.into_iter().map(|h| h.join().expect("a pipeline thread does not panic")).collect()
+        })
+    };
+    merge(pieces, seen)
+}
+
+fn merge(pieces: Vec<Piece>, seen: &mut FingerprintSet) -> BatchOutput {
+    let mut out = BatchOutput { jsonl: Vec::with_capacity(pieces.iter().map(|p| p.json.len()).sum()), ..Default::default() };
+    for piece in pieces {
+        let mut start = 0usize;
+        for row in piece.rows {
+            out.counts.rows_read += 1;
+            match row {
+                RowResult::Quarantined(q) => {
+                    out.counts.quarantined += 1;
+                    out.quarantined.push(q);
+                }
+                RowResult::Dropped => {
+                    out.counts.parsed += 1;
+                    out.counts.dropped += 1;
+                }
+                RowResult::Event(meta) => {
+                    out.counts.parsed += 1;
+                    let bytes = &piece.json[start..meta.end];
+                    start = meta.end;
+                    if !seen.insert(meta.fingerprint) {
+                        out.counts.duplicates += 1;
+                        continue;
+                    }
+                    out.new_fingerprints.push(meta.fingerprint);
+                    out.jsonl.extend_from_slice(bytes);
+                    out.counts.written += 1;
+                    if meta.org.is_some() {
+                        out.counts.routed += 1;
+                    }
+                    if meta.tie {
+                        out.counts.ties += 1;
+                    }
+                    for name in meta.outputs {
+                        out.routed_outputs.entry(name).or_default().extend_from_slice(bytes);
+                    }
+                    *out.tally.entry((meta.org, piece.types[meta.type_index as usize].clone())).or_default() += 1;
+                    if let (Some(event), Some(org)) = (meta.notify, meta.org) {
+                        out.counts.notified += 1;
+                        out.notify.push(ToNotify { line: meta.line, org, event });
+                    }
+                    if let Some((title, event)) = meta.incident {
+                        out.counts.incidents += 1;
+                        out.incidents.push(ToIncident { line: meta.line, title, org: meta.org, event });
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// CSV output of accepted events: the named columns, RFC 4180 quoting, formula cells defused.
+pub fn events_to_csv(jsonl: &[u8], columns: &[FieldId], out: &mut Vec<u8>) {
+    for line in jsonl.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        let Ok(text) = std::str::from_utf8(line) else { continue };
+        let Ok(event) = read_intelmq_json(text) else { continue };
+        for (i, column) in columns.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            let value = event.get(*column).unwrap_or("");
+            let value =
+                if value.starts_with(['=', '+', '-', '@', '\t', '\r']) && event.get_value(*column).map(|v| v.kind) == Some(Kind::Text) {
+                    format!("'{value}")
+                } else {
+                    value.to_string()
+                };
+            if value.contains([',', '"', '\n', '\r']) {
+                out.push(b'"');
+                out.extend_from_slice(value.replace('"', "\"\"").as_bytes());
+                out.push(b'"');
+            } else {
+                out.extend_from_slice(value.as_bytes());
+            }
+        }
+        out.push(b'\n');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_split_only_outside_quotes() {
+        let text = "a,b\n\"x\ny\",2\nc,3\nd,4\n";
+        assert_eq!(complete_records(b"a,b\n\"x\ny"), 4);
+        let pieces = split_records(text, 3);
+        let joined: String = pieces.iter().map(|(_, p)| *p).collect();
+        assert_eq!(joined, text);
+        for (_, p) in &pieces {
+            assert_eq!(p.matches('"').count() % 2, 0, "no piece cuts a quoted field: {p:?}");
+        }
+        // Lines are physical: the quoted newline counts.
+        let lines: Vec<usize> = pieces.iter().map(|(l, _)| *l).collect();
+        let mut expected = 0;
+        for (l, p) in &pieces {
+            assert_eq!(*l, expected);
+            expected += p.matches('\n').count();
+        }
+        assert!(!lines.is_empty());
+    }
+
+    struct TwoColumns;
+    impl RowParser for TwoColumns {
+        fn parse_row<'a>(&self, fields: &[Cow<'a, str>], _record: RecordInfo<'a>, event: &mut Event<'a>) -> Result<(), String> {
+            if fields.len() != 2 {
+                return Err(format!("expected 2 columns, found {}", fields.len()));
+            }
+            event.set(*fields::SOURCE_IP, fields[0].clone());
+            event.set(*fields::CLASSIFICATION_TYPE, fields[1].clone());
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn batches_parse_route_dedupe_and_quarantine_in_order() {
+        let index = ConstituencyIndex::build(&[], Vec::new(), Default::default(), "TW", chrono::Utc::now());
+        let keys = DedupeKeys::default();
+        let stages = Stages {
+            index: &index,
+            rules: None,
+            dedupe: &keys,
+            feed_name: Some("test"),
+            observation_time: "2026-11-30T00:00:00+00:00",
+            notify_all: false,
+        };
+        let mut text = String::new();
+        for i in 0..1000 {
+            text.push_str(&format!("192.0.2.{},scanner\n", i % 200));
+        }
+        text.push_str("broken\n");
+        let mut seen = FingerprintSet::default();
+        for threads in [1, 4] {
+            seen.clear();
+            let out = process_batch(BatchInput::Csv { parser: &TwoColumns, text: &text, first_line: 1 }, &stages, threads, &mut seen);
+            assert_eq!(out.counts.rows_read, 1001);
+            assert_eq!((out.counts.written, out.counts.duplicates, out.counts.quarantined), (200, 800, 1));
+            assert_eq!(out.quarantined[0].line, 1002, "the header is line 1");
+            let first = std::str::from_utf8(&out.jsonl).unwrap().lines().next().unwrap().to_string();
+            assert!(
+                first.contains("\"source.ip\":\"192.0.2.0\"") && first.contains("\"classification.taxonomy\":\"information-gathering\""),
+                "{first}"
+            );
+            assert_eq!(out.tally[&(None, "scanner".to_string())], 200);
+        }
+        let again = process_batch(BatchInput::Csv { parser: &TwoColumns, text: &text, first_line: 1 }, &stages, 2, &mut seen);
+        assert_eq!((again.counts.written, again.counts.duplicates), (0, 1000), "a repeated batch writes nothing new");
+    }
+
+    #[test]
+    fn csv_output_defuses_formulas() {
+        let mut e = Event::new();
+        e.set(*fields::SOURCE_IP, "=cmd|' /C calc'!A0");
+        e.set(*fields::FEED_NAME, "a,b");
+        let mut line = Vec::new();
+        e.write_intelmq_json(&mut line);
+        line.push(b'\n');
+        let mut out = Vec::new();
+        events_to_csv(&line, &[*fields::SOURCE_IP, *fields::FEED_NAME], &mut out);
+        assert_eq!(String::from_utf8(out).unwrap(), "'=cmd|' /C calc'!A0,\"a,b\"\n");
+    }
+}

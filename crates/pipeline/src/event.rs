@@ -1,0 +1,353 @@
+//! The event: one observation from a feed, as a list of named fields. Field names follow
+//! IntelMQ's harmonisation (`source.ip`, `classification.type`, `extra.tag` …) so that
+//! IntelMQ users find what they know, and events read and write IntelMQ JSON lines.
+//!
+//! Built for throughput: field names are interned once into [`FieldId`]s (a parser
+//! resolves its columns when it starts, not per row), values borrow from the input
+//! buffer where they can, and an event is a short vector that a worker clears and reuses.
+
+use serde_json::Value;
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::{LazyLock, RwLock};
+
+/// An interned field name. Cheap to copy and compare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FieldId(u32);
+
+/// More distinct names than any feed set uses; a guard against a hostile mapping.
+const MAX_FIELDS: usize = 65_536;
+
+#[derive(Default)]
+struct Interner {
+    names: Vec<&'static str>,
+    ids: HashMap<&'static str, FieldId>,
+}
+
+static INTERNER: LazyLock<RwLock<Interner>> = LazyLock::new(Default::default);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EventError {
+    #[error("{0:?} is not a field name (letters, digits, '.', '_', '-'; at most 200 characters)")]
+    BadFieldName(String),
+    #[error("too many distinct field names")]
+    TooManyFields,
+    #[error("not an IntelMQ JSON event: {0}")]
+    BadJson(String),
+}
+
+/// Whether `name` is acceptable as a field name.
+pub fn valid_field_name(name: &str) -> bool {
+    (1..=200).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-')
+        && !name.starts_with('.')
+        && !name.ends_with('.')
+}
+
+impl FieldId {
+    /// The id of a field name, interning it on first use. Names live for the process,
+    /// which is why their number is bounded.
+    pub fn intern(name: &str) -> Result<FieldId, EventError> {
+        if let Some(id) = INTERNER.read().expect("interner lock").ids.get(name) {
+            return Ok(*id);
+        }
+        if !valid_field_name(name) {
+            return Err(EventError::BadFieldName(name.chars().take(64).collect()));
+        }
+        let mut interner = INTERNER.write().expect("interner lock");
+        if let Some(id) = interner.ids.get(name) {
+            return Ok(*id);
+        }
+        if interner.names.len() >= MAX_FIELDS {
+            return Err(EventError::TooManyFields);
+        }
+        let name: &'static str = Box::leak(name.to_string().into_boxed_str());
+        let id = FieldId(interner.names.len() as u32);
+        interner.names.push(name);
+        interner.ids.insert(name, id);
+        Ok(id)
+    }
+
+    /// A name known to be valid (a literal in Rampart's code).
+    pub fn of(name: &'static str) -> FieldId {
+        FieldId::intern(name).unwrap_or_else(|e| panic!("built-in field name {name:?}: {e}"))
+    }
+
+    pub fn name(self) -> &'static str {
+        INTERNER.read().expect("interner lock").names[self.0 as usize]
+    }
+
+    /// `extra.*` fields carry any JSON value in IntelMQ.
+    pub fn is_extra(self) -> bool {
+        self.name().starts_with("extra.")
+    }
+}
+
+/// Well-known fields, interned once.
+pub mod fields {
+    use super::FieldId;
+    use std::sync::LazyLock;
+
+    macro_rules! known {
+        ($($ident:ident => $name:literal),+ $(,)?) => {
+            $(pub static $ident: LazyLock<FieldId> = LazyLock::new(|| FieldId::of($name));)+
+        };
+    }
+
+    known! {
+        SOURCE_IP => "source.ip",
+        SOURCE_PORT => "source.port",
+        SOURCE_ASN => "source.asn",
+        SOURCE_AS_NAME => "source.as_name",
+        SOURCE_NETWORK => "source.network",
+        SOURCE_FQDN => "source.fqdn",
+        SOURCE_URL => "source.url",
+        SOURCE_REVERSE_DNS => "source.reverse_dns",
+        SOURCE_GEOLOCATION_CC => "source.geolocation.cc",
+        DESTINATION_IP => "destination.ip",
+        DESTINATION_PORT => "destination.port",
+        DESTINATION_FQDN => "destination.fqdn",
+        CLASSIFICATION_TAXONOMY => "classification.taxonomy",
+        CLASSIFICATION_TYPE => "classification.type",
+        CLASSIFICATION_IDENTIFIER => "classification.identifier",
+        FEED_NAME => "feed.name",
+        FEED_PROVIDER => "feed.provider",
+        FEED_ACCURACY => "feed.accuracy",
+        FEED_URL => "feed.url",
+        TIME_SOURCE => "time.source",
+        TIME_OBSERVATION => "time.observation",
+        PROTOCOL_TRANSPORT => "protocol.transport",
+        PROTOCOL_APPLICATION => "protocol.application",
+        RAW => "raw",
+        EXTRA_FILE_NAME => "extra.file_name",
+        EXTRA_ORGANISATION => "extra.rampart_org",
+    }
+}
+
+/// How a value is written in JSON. IntelMQ's harmonisation types integers, floats and
+/// booleans; everything else is a string. `Json` is an `extra.*` value that is itself
+/// JSON (an object or array), kept as its text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Text,
+    Integer,
+    Float,
+    Boolean,
+    Json,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldValue<'a> {
+    pub kind: Kind,
+    pub text: Cow<'a, str>,
+}
+
+/// One event. Field order is insertion order, which is also the output order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Event<'a> {
+    fields: Vec<(FieldId, FieldValue<'a>)>,
+}
+
+impl<'a> Event<'a> {
+    pub fn new() -> Self {
+        Self { fields: Vec::with_capacity(32) }
+    }
+
+    pub fn clear(&mut self) {
+        self.fields.clear();
+    }
+
+    pub fn len(&self) -> usize {
+        self.fields.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
+    pub fn get(&self, field: FieldId) -> Option<&str> {
+        self.fields.iter().find(|(f, _)| *f == field).map(|(_, v)| v.text.as_ref())
+    }
+
+    pub fn get_value(&self, field: FieldId) -> Option<&FieldValue<'a>> {
+        self.fields.iter().find(|(f, _)| *f == field).map(|(_, v)| v)
+    }
+
+    pub fn contains(&self, field: FieldId) -> bool {
+        self.fields.iter().any(|(f, _)| *f == field)
+    }
+
+    /// Sets a text value, replacing any earlier one.
+    pub fn set(&mut self, field: FieldId, text: impl Into<Cow<'a, str>>) {
+        self.set_kind(field, Kind::Text, text);
+    }
+
+    pub fn set_kind(&mut self, field: FieldId, kind: Kind, text: impl Into<Cow<'a, str>>) {
+        let value = FieldValue { kind, text: text.into() };
+        match self.fields.iter_mut().find(|(f, _)| *f == field) {
+            Some(slot) => slot.1 = value,
+            None => self.fields.push((field, value)),
+        }
+    }
+
+    pub fn remove(&mut self, field: FieldId) -> Option<FieldValue<'a>> {
+        let at = self.fields.iter().position(|(f, _)| *f == field)?;
+        Some(self.fields.remove(at).1)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (FieldId, &FieldValue<'a>)> {
+        self.fields.iter().map(|(f, v)| (*f, v))
+    }
+
+    /// Drops the fields `keep` says no to.
+    pub fn retain(&mut self, mut keep: impl FnMut(FieldId, &FieldValue<'a>) -> bool) {
+        self.fields.retain(|(f, v)| keep(*f, v));
+    }
+
+    /// An event that no longer borrows from its input.
+    pub fn into_owned(self) -> Event<'static> {
+        Event {
+            fields: self.fields.into_iter().map(|(f, v)| (f, FieldValue { kind: v.kind, text: Cow::Owned(v.text.into_owned()) })).collect(),
+        }
+    }
+
+    /// Appends the event as one line of IntelMQ JSON (a flat object, `__type: Event`),
+    /// without the newline.
+    pub fn write_intelmq_json(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"__type\":\"Event\"");
+        for (field, value) in &self.fields {
+            out.push(b',');
+            write_json_string(out, field.name());
+            out.push(b':');
+            match value.kind {
+                Kind::Integer | Kind::Float | Kind::Json if is_json_scalar_or_doc(value.kind, &value.text) => {
+                    out.extend_from_slice(value.text.as_bytes())
+                }
+                Kind::Boolean if value.text == "true" || value.text == "false" => out.extend_from_slice(value.text.as_bytes()),
+                _ => write_json_string(out, &value.text),
+            }
+        }
+        out.push(b'}');
+    }
+
+    /// The event as a `serde_json` map (for tests and the API).
+    pub fn to_json(&self) -> serde_json::Map<String, Value> {
+        let mut line = Vec::with_capacity(512);
+        self.write_intelmq_json(&mut line);
+        match serde_json::from_slice(&line) {
+            Ok(Value::Object(map)) => map,
+            _ => serde_json::Map::new(),
+        }
+    }
+}
+
+/// Reads one line of IntelMQ JSON. `__type` is dropped; numbers, booleans and nested
+/// values keep their kind.
+pub fn read_intelmq_json(line: &str) -> Result<Event<'static>, EventError> {
+    let value: Value = serde_json::from_str(line).map_err(|e| EventError::BadJson(e.to_string()))?;
+    let Value::Object(map) = value else {
+        return Err(EventError::BadJson("a line must be a JSON object".into()));
+    };
+    let mut event = Event::new();
+    for (name, value) in map {
+        if name == "__type" {
+            continue;
+        }
+        let field = FieldId::intern(&name)?;
+        let (kind, text) = match value {
+            Value::Null => continue,
+            Value::String(s) => (Kind::Text, s),
+            Value::Bool(b) => (Kind::Boolean, b.to_string()),
+            Value::Number(n) if n.is_i64() || n.is_u64() => (Kind::Integer, n.to_string()),
+            Value::Number(n) => (Kind::Float, n.to_string()),
+            other => (Kind::Json, other.to_string()),
+        };
+        event.set_kind(field, kind, text);
+    }
+    Ok(event)
+}
+
+fn is_json_scalar_or_doc(kind: Kind, text: &str) -> bool {
+    match kind {
+        Kind::Integer => !text.is_empty() && text.trim_start_matches('-').bytes().all(|b| b.is_ascii_digit()) && text != "-",
+        Kind::Float => text.parse::<f64>().is_ok_and(f64::is_finite) && !text.contains(['i', 'n', 'N', 'I']),
+        Kind::Json => serde_json::from_str::<Value>(text).is_ok(),
+        _ => false,
+    }
+}
+
+/// Appends `s` as a JSON string literal.
+pub fn write_json_string(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape: Option<&[u8]> = match b {
+            b'"' => Some(b"\\\""),
+            b'\\' => Some(b"\\\\"),
+            b'\n' => Some(b"\\n"),
+            b'\r' => Some(b"\\r"),
+            b'\t' => Some(b"\\t"),
+            0..=0x1f => None,
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        match escape {
+            Some(e) => out.extend_from_slice(e),
+            None => out.extend_from_slice(format!("\\u{b:04x}").as_bytes()),
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_intern_once_and_refuse_bad_names() {
+        let a = FieldId::intern("source.ip").unwrap();
+        assert_eq!(a, *fields::SOURCE_IP);
+        assert_eq!(a.name(), "source.ip");
+        assert!(FieldId::intern("bad name").is_err());
+        assert!(FieldId::intern(".x").is_err());
+        assert!(FieldId::intern("extra.tag").unwrap().is_extra());
+    }
+
+    #[test]
+    fn intelmq_json_round_trips_with_kinds() {
+        let line = r#"{"__type":"Event","source.ip":"198.51.100.7","source.port":53,"extra.min_amplification":4.619,"extra.flag":true,"extra.list":[1,"a"],"raw":"a\"b\\c\u0001"}"#;
+        let event = read_intelmq_json(line).unwrap();
+        assert_eq!(event.get(*fields::SOURCE_IP), Some("198.51.100.7"));
+        assert_eq!(event.get_value(*fields::SOURCE_PORT).unwrap().kind, Kind::Integer);
+        let mut out = Vec::new();
+        event.write_intelmq_json(&mut out);
+        let back: Value = serde_json::from_slice(&out).unwrap();
+        let original: Value = serde_json::from_str(line).unwrap();
+        assert_eq!(back, original);
+        assert!(read_intelmq_json("[1]").is_err());
+        assert!(read_intelmq_json("{").is_err());
+    }
+
+    #[test]
+    fn a_bad_number_is_written_as_text() {
+        let mut e = Event::new();
+        e.set_kind(*fields::SOURCE_PORT, Kind::Integer, "53x");
+        e.set_kind(*fields::SOURCE_ASN, Kind::Float, "NaN");
+        let json = e.to_json();
+        assert_eq!(json["source.port"], "53x");
+        assert_eq!(json["source.asn"], "NaN");
+    }
+
+    #[test]
+    fn set_replaces_and_remove_removes() {
+        let mut e = Event::new();
+        e.set(*fields::FEED_NAME, "a");
+        e.set(*fields::FEED_NAME, "b");
+        assert_eq!((e.len(), e.get(*fields::FEED_NAME)), (1, Some("b")));
+        assert!(e.remove(*fields::FEED_NAME).is_some());
+        assert!(e.is_empty());
+    }
+}

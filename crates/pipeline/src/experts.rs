@@ -1,0 +1,261 @@
+//! Experts: what the pipeline adds to an event after parsing — origin AS, network and
+//! country from the routing table, the responsible constituent, the RSIT taxonomy of
+//! its type — and the fingerprint that de-duplication compares.
+
+use crate::event::{fields, Event, FieldId, Kind};
+use rampart_core::constituency::resolve::ConstituencyIndex;
+use std::hash::Hasher;
+use std::net::IpAddr;
+use std::sync::LazyLock;
+use uuid::Uuid;
+
+/// The outcome of routing one event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Routed {
+    pub org: Option<Uuid>,
+    /// Several organisations hold the address equally; nobody is told until resolved.
+    pub tie: bool,
+}
+
+static EXTRA_TIE: LazyLock<FieldId> = LazyLock::new(|| FieldId::of("extra.rampart_route_tie"));
+
+/// Adds `source.asn`, `source.network` and `source.geolocation.cc` from the routing table
+/// where the feed did not give them, and the responsible organisation as
+/// `extra.rampart_org`. Returns the routing outcome.
+pub fn enrich_and_route(event: &mut Event<'_>, index: &ConstituencyIndex, buf: &mut String) -> Routed {
+    let Some(ip) = event.get(*fields::SOURCE_IP).and_then(|s| s.parse::<IpAddr>().ok()) else {
+        return Routed::default();
+    };
+    let mut route = index.route_ip(ip);
+    if route.org.is_none() && !route.tie {
+        // The feed's own AS number places addresses the routing table does not know.
+        if let Some(asn) = event.get(*fields::SOURCE_ASN).and_then(|a| a.parse::<u32>().ok()) {
+            let by_asn = index.route_asn(asn);
+            route.org = by_asn.org;
+            route.tie = by_asn.tie;
+        }
+    }
+    if let Some(row) = route.row {
+        if let (Some(asn), false) = (row.asn, event.contains(*fields::SOURCE_ASN)) {
+            buf.clear();
+            push_u64(buf, u64::from(asn));
+            event.set_kind(*fields::SOURCE_ASN, Kind::Integer, buf.clone());
+        }
+        if !event.contains(*fields::SOURCE_NETWORK) {
+            event.set(*fields::SOURCE_NETWORK, row.prefix.to_string());
+        }
+        if let (Some(cc), false) = (&row.country, event.contains(*fields::SOURCE_GEOLOCATION_CC)) {
+            event.set(*fields::SOURCE_GEOLOCATION_CC, cc.clone());
+        }
+    }
+    if let Some(org) = route.org {
+        event.set(*fields::EXTRA_ORGANISATION, org.to_string());
+    }
+    if route.tie {
+        event.set_kind(*EXTRA_TIE, Kind::Boolean, "true");
+    }
+    Routed { org: route.org, tie: route.tie }
+}
+
+fn push_u64(buf: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    buf.extend(digits[i..].iter().map(|&d| d as char));
+}
+
+/// RSIT taxonomy for IntelMQ classification types, for feeds that give only the type.
+pub fn taxonomy_of(classification_type: &str) -> Option<&'static str> {
+    Some(match classification_type {
+        "spam" | "harmful-speech" | "violence" => "abusive-content",
+        "infected-system" | "c2-server" | "malware-distribution" | "malware-configuration" | "malware" => "malicious-code",
+        "scanner" | "sniffing" | "social-engineering" => "information-gathering",
+        "ids-alert" | "brute-force" | "exploit" => "intrusion-attempts",
+        "privileged-account-compromise"
+        | "unprivileged-account-compromise"
+        | "application-compromise"
+        | "system-compromise"
+        | "burglary" => "intrusions",
+        "ddos" | "dos" | "outage" | "sabotage" => "availability",
+        "unauthorised-information-access" | "unauthorised-information-modification" | "data-loss" | "data-leak" => {
+            "information-content-security"
+        }
+        "unauthorized-use-of-resources" | "copyright" | "masquerade" | "phishing" => "fraud",
+        "weak-crypto" | "ddos-amplifier" | "potentially-unwanted-accessible" | "information-disclosure" | "vulnerable-system" => {
+            "vulnerable"
+        }
+        "blacklist" | "dga-domain" | "proxy" | "tor" | "undetermined" | "other" => "other",
+        "test" => "test",
+        _ => return None,
+    })
+}
+
+/// Sets `classification.taxonomy` from `classification.type` when it is missing.
+pub fn fill_taxonomy(event: &mut Event<'_>) {
+    if event.contains(*fields::CLASSIFICATION_TAXONOMY) {
+        return;
+    }
+    if let Some(t) = event.get(*fields::CLASSIFICATION_TYPE).and_then(taxonomy_of) {
+        event.set(*fields::CLASSIFICATION_TAXONOMY, t);
+    }
+}
+
+/// Which fields make two events "the same". Like IntelMQ's deduplicator, the default
+/// compares everything but `raw` and `time.observation`.
+#[derive(Debug, Clone)]
+pub enum DedupeKeys {
+    AllExcept(Vec<FieldId>),
+    Only(Vec<FieldId>),
+}
+
+impl Default for DedupeKeys {
+    fn default() -> Self {
+        DedupeKeys::AllExcept(vec![*fields::RAW, *fields::TIME_OBSERVATION])
+    }
+}
+
+impl DedupeKeys {
+    /// A 64-bit fingerprint of the chosen fields, independent of field order.
+    pub fn fingerprint(&self, event: &Event<'_>) -> u64 {
+        // Order-independent: a sum of per-field hashes, so feeds that emit fields in a
+        // different order still match.
+        let mut sum: u64 = 0;
+        let mut count: u64 = 0;
+        for (field, value) in event.iter() {
+            let chosen = match self {
+                DedupeKeys::AllExcept(skip) => !skip.contains(&field),
+                DedupeKeys::Only(keep) => keep.contains(&field),
+            };
+            if chosen {
+                let mut h = FastHasher::default();
+                h.write(field.name().as_bytes());
+                h.write_u8(0xff);
+                h.write(value.text.as_bytes());
+                sum = sum.wrapping_add(mix(h.finish()));
+                count += 1;
+            }
+        }
+        mix(sum ^ count.rotate_left(32))
+    }
+}
+
+/// A fast non-cryptographic hash over 8-byte words (the de-duplication key is not a
+/// security boundary: a collision only merges two events of the same feed).
+#[derive(Default)]
+pub struct FastHasher {
+    state: u64,
+}
+
+const K: u64 = 0x9E37_79B9_7F4A_7C15;
+
+fn mix(mut x: u64) -> u64 {
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    x ^ (x >> 33)
+}
+
+impl Hasher for FastHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let word = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+            self.state = (self.state ^ word).wrapping_mul(K).rotate_left(29);
+        }
+        let rest = chunks.remainder();
+        let mut tail = [0u8; 8];
+        tail[..rest.len()].copy_from_slice(rest);
+        self.state = (self.state ^ u64::from_le_bytes(tail) ^ ((rest.len() as u64) << 56)).wrapping_mul(K).rotate_left(29);
+    }
+
+    fn finish(&self) -> u64 {
+        mix(self.state)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rampart_core::constituency::prefix::IpPrefix;
+    use rampart_core::constituency::resolve::{AssetKind, AssetRecord, AssetSource, RoutingRow};
+
+    fn index(org: Uuid) -> ConstituencyIndex {
+        let asset = AssetRecord {
+            id: Uuid::now_v7(),
+            org_id: org,
+            kind: AssetKind::Ipv4Prefix,
+            value: "1.34.0.0/16".into(),
+            include_subdomains: false,
+            source: AssetSource::Manual,
+            valid_from: None,
+            valid_until: None,
+        };
+        let routing = vec![RoutingRow { prefix: IpPrefix::parse("1.34.0.0/15").unwrap(), asn: Some(3462), country: Some("TW".into()) }];
+        ConstituencyIndex::build(&[asset], routing, Default::default(), "TW", chrono::Utc::now())
+    }
+
+    #[test]
+    fn events_get_their_asn_network_country_and_organisation() {
+        let org = Uuid::now_v7();
+        let ix = index(org);
+        let mut e = Event::new();
+        e.set(*fields::SOURCE_IP, "1.34.9.9");
+        let mut buf = String::new();
+        let routed = enrich_and_route(&mut e, &ix, &mut buf);
+        assert_eq!(routed, Routed { org: Some(org), tie: false });
+        let json = e.to_json();
+        assert_eq!(json["source.asn"], 3462);
+        assert_eq!(json["source.network"], "1.34.0.0/15");
+        assert_eq!(json["source.geolocation.cc"], "TW");
+        assert_eq!(json["extra.rampart_org"], org.to_string());
+        // What the feed said is kept.
+        let mut e = Event::new();
+        e.set(*fields::SOURCE_IP, "1.35.0.1");
+        e.set_kind(*fields::SOURCE_ASN, Kind::Integer, "64512");
+        assert_eq!(enrich_and_route(&mut e, &ix, &mut buf), Routed::default());
+        assert_eq!(e.to_json()["source.asn"], 64512);
+    }
+
+    #[test]
+    fn fingerprints_ignore_order_raw_and_observation_time() {
+        let keys = DedupeKeys::default();
+        let mut a = Event::new();
+        a.set(*fields::SOURCE_IP, "192.0.2.1");
+        a.set(*fields::SOURCE_PORT, "53");
+        a.set(*fields::RAW, "x");
+        let mut b = Event::new();
+        b.set(*fields::SOURCE_PORT, "53");
+        b.set(*fields::SOURCE_IP, "192.0.2.1");
+        b.set(*fields::TIME_OBSERVATION, "2026-01-01T00:00:00+00:00");
+        assert_eq!(keys.fingerprint(&a), keys.fingerprint(&b));
+        b.set(*fields::SOURCE_PORT, "54");
+        assert_ne!(keys.fingerprint(&a), keys.fingerprint(&b));
+        // A value moved between fields is a different event.
+        let mut c = Event::new();
+        c.set(*fields::SOURCE_IP, "53");
+        c.set(*fields::SOURCE_PORT, "192.0.2.1");
+        assert_ne!(keys.fingerprint(&a), keys.fingerprint(&c));
+        let only = DedupeKeys::Only(vec![*fields::SOURCE_IP]);
+        assert_ne!(only.fingerprint(&a), only.fingerprint(&c));
+        let mut d = a.clone();
+        d.set(*fields::SOURCE_PORT, "99");
+        assert_eq!(only.fingerprint(&a), only.fingerprint(&d), "only the chosen fields count");
+    }
+
+    #[test]
+    fn taxonomy_follows_the_type() {
+        let mut e = Event::new();
+        e.set(*fields::CLASSIFICATION_TYPE, "vulnerable-system");
+        fill_taxonomy(&mut e);
+        assert_eq!(e.get(*fields::CLASSIFICATION_TAXONOMY), Some("vulnerable"));
+        assert_eq!(taxonomy_of("nonsense"), None);
+    }
+}

@@ -1,0 +1,13 @@
+//! Rampart's feed pipeline: rows from security feeds become [`event::Event`]s named as in
+//! IntelMQ's harmonisation, are enriched (ASN, country, the responsible constituent),
+//! de-duplicated, filtered and routed by rules, and leave as notifications, incidents,
+//! files and counters. Everything here works on batches and does no I/O of its own
+//! beyond what a caller hands in, so one code path serves the embedded engine and the
+//! scale-out workers.
+
+pub mod csv;
+pub mod engine;
+pub mod event;
+pub mod experts;
+pub mod rules;
+pub mod shadowserver;

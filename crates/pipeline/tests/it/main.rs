@@ -1,0 +1,3 @@
+//! Integration tests of rampart-pipeline (one test binary for the crate).
+
+mod shadowserver;

@@ -1,0 +1,215 @@
+//! `rampart ingest FILE…`: feed files through the pipeline from the command line.
+
+use crate::config::Config;
+use crate::progress::Bar;
+use anyhow::{bail, Context};
+use clap::Args;
+use rampart_core::constituency::import_routing;
+use rampart_core::constituency::resolve::RoutingRow;
+use rampart_store::{Actor, Store};
+use rampart_web::service::feeds::{self, FeedFormat, IngestOptions, OutputSpec};
+use rampart_web::service::routing::RouteIndex;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Args)]
+pub struct IngestArgs {
+    /// Feed files: Shadowserver CSV reports, or IntelMQ JSON lines (.jsonl/.json).
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// The feed's name (fingerprints, counts and checkpoints are kept per feed);
+    /// default: the Shadowserver feed name, or the file name.
+    #[arg(long)]
+    feed: Option<String>,
+    /// `shadowserver` or `intelmq`; default by file extension.
+    #[arg(long)]
+    format: Option<String>,
+    /// Shadowserver report type (e.g. scan_dns) when the file name does not carry it.
+    #[arg(long)]
+    report_type: Option<String>,
+    /// A newer Shadowserver report schema (intelmq.json) than the shipped one.
+    #[arg(long)]
+    schema: Option<PathBuf>,
+    /// An extra IP→ASN table (`network asn cc` lines) for this run, on top of the registry's.
+    #[arg(long)]
+    routing: Vec<PathBuf>,
+    /// Filter, modify and route events with these rules (docs/rules.md).
+    #[arg(long)]
+    rules: Option<PathBuf>,
+    /// Write accepted events: `intelmq-jsonl:PATH`.
+    #[arg(long)]
+    output: Option<String>,
+    /// Leave the original row (`raw`) out of events.
+    #[arg(long)]
+    no_raw: bool,
+    /// Notify the responsible constituent of every routed event.
+    #[arg(long)]
+    notify: bool,
+    /// How long an accepted event suppresses its duplicates.
+    #[arg(long, default_value_t = 24)]
+    dedupe_hours: i64,
+    /// Worker threads; default: every core this process may use.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Input read per batch (the unit of commit), in MiB.
+    #[arg(long, default_value_t = 8)]
+    batch_mib: usize,
+    /// Process a file again although it was finished before.
+    #[arg(long)]
+    force: bool,
+    /// Also write the end summary as JSON to this file.
+    #[arg(long)]
+    summary_json: Option<PathBuf>,
+}
+
+fn extra_routing(paths: &[PathBuf]) -> anyhow::Result<Vec<RoutingRow>> {
+    let mut rows = Vec::new();
+    for path in paths {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let parsed = import_routing::parse_network_asn_cc(&text);
+        for r in parsed.rejected.iter().take(20) {
+            eprintln!("  {}:{}: {}", path.display(), r.line, r.reason);
+        }
+        rows.extend(parsed.rows.into_iter().map(|r| RoutingRow { prefix: r.prefix, asn: r.asn, country: r.country }));
+    }
+    Ok(rows)
+}
+
+pub async fn run(store: &dyn Store, config: &Config, args: IngestArgs) -> anyhow::Result<ExitCode> {
+    let schema = match &args.schema {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            rampart_pipeline::shadowserver::Schema::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+        }
+        None => rampart_pipeline::shadowserver::Schema::builtin().clone(),
+    };
+    let rules = match &args.rules {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            Some(Arc::new(rampart_pipeline::rules::compile(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?))
+        }
+        None => None,
+    };
+    let output = match args.output.as_deref() {
+        Some(spec) => match spec.split_once(':') {
+            Some(("intelmq-jsonl", path)) => Some(OutputSpec::IntelmqJsonl(PathBuf::from(path))),
+            _ => bail!("--output must be intelmq-jsonl:PATH"),
+        },
+        None => None,
+    };
+    let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    let index = RouteIndex::new(&config.constituency.country);
+    let base = IngestOptions {
+        feed: args.feed.clone(),
+        format: FeedFormat::IntelmqJson,
+        include_raw: !args.no_raw,
+        notify: args.notify,
+        rules,
+        dedupe_window: chrono::Duration::hours(args.dedupe_hours.max(0)),
+        threads,
+        batch_bytes: args.batch_mib.clamp(1, 1024) << 20,
+        output,
+        extra_routing: extra_routing(&args.routing)?,
+        force: args.force,
+        schema: Arc::new(schema),
+    };
+    let mut failed = false;
+    let mut summaries = Vec::new();
+    for path in &args.files {
+        let is_json = path.extension().is_some_and(|e| e == "jsonl" || e == "json");
+        let format = match args.format.as_deref() {
+            Some("shadowserver") => FeedFormat::Shadowserver { report_type: args.report_type.clone() },
+            Some("intelmq") => FeedFormat::IntelmqJson,
+            Some(other) => bail!("unknown --format {other:?}: use shadowserver or intelmq"),
+            None if is_json => FeedFormat::IntelmqJson,
+            None => FeedFormat::Shadowserver { report_type: args.report_type.clone() },
+        };
+        let opts = IngestOptions { format, ..base.clone() };
+        let bar = Bar { label: "ingesting" };
+        let progress = move |done: u64, total: u64| bar.show(done as usize, total as usize);
+        match feeds::ingest_file(store, &index, &Actor::Cli, path, &opts, &progress).await {
+            Ok(s) if s.already_done => {
+                println!("{}: already processed completely (feed {}); --force processes it again", path.display(), s.feed);
+                summaries.push(s);
+            }
+            Ok(s) => {
+                let resumed = s.resumed_at_line.map(|l| format!(" (resumed after line {l})")).unwrap_or_default();
+                println!(
+                    "{}: feed {}{resumed}\n  rows read {}, parsed {}, quarantined {}, dropped by rules {}, duplicates {}, routed {} ({} ties), written {}, notified {}, incidents {}\n  {:.3} s, {:.0} rows/s",
+                    path.display(),
+                    s.feed,
+                    s.rows_read,
+                    s.parsed,
+                    s.quarantined,
+                    s.dropped,
+                    s.duplicates,
+                    s.routed,
+                    s.ties,
+                    s.written,
+                    s.notified,
+                    s.incidents,
+                    s.seconds,
+                    s.rows_read as f64 / s.seconds.max(1e-9)
+                );
+                if s.quarantined > 0 {
+                    println!("  quarantined rows are listed with `rampart feeds quarantine` and in the UI");
+                }
+                summaries.push(s);
+            }
+            Err(e) => {
+                eprintln!("{}: {e}", path.display());
+                failed = true;
+            }
+        }
+    }
+    if let Some(path) = &args.summary_json {
+        let json =
+            if summaries.len() == 1 { serde_json::to_string_pretty(&summaries[0])? } else { serde_json::to_string_pretty(&summaries)? };
+        std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(if failed { ExitCode::from(65) } else { ExitCode::SUCCESS })
+}
+
+#[derive(clap::Subcommand)]
+pub enum FeedsCommand {
+    /// Rows that could not be used, with their line and reason (newest first).
+    Quarantine {
+        #[arg(long)]
+        feed: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
+    /// Events per day, feed, organisation and type since a day (YYYY-MM-DD).
+    Counts {
+        #[arg(long)]
+        feed: Option<String>,
+        #[arg(long, default_value = "1970-01-01")]
+        since: String,
+    },
+}
+
+pub async fn feeds(store: &dyn Store, command: FeedsCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        FeedsCommand::Quarantine { feed, limit } => {
+            for q in store.feeds().quarantine(feed.as_deref(), limit.clamp(1, 10_000)).await? {
+                println!(
+                    "{}\t{}\t{}:{}\t{}\t{}",
+                    q.id,
+                    q.feed,
+                    q.source.split(':').next().unwrap_or(""),
+                    q.line,
+                    q.reason,
+                    q.raw.chars().take(200).collect::<String>()
+                );
+            }
+        }
+        FeedsCommand::Counts { feed, since } => {
+            for c in store.feeds().counts(feed.as_deref(), &since).await? {
+                let org = c.org_id.map(|o| o.to_string()).unwrap_or_else(|| "-".into());
+                println!("{}\t{}\t{}\t{}\t{}", c.day, c.feed, org, c.classification_type, c.events);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,168 @@
+//! The feed pipeline from the command line: a Shadowserver report is parsed, routed to
+//! the constituent, de-duplicated and written; bad rows are quarantined with their line;
+//! a run killed mid-feed resumes without losing or repeating a row or a notification.
+
+use crate::harness::{installs, Install};
+use crate::http::send;
+use serde_json::{json, Value};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+fn setup_org(install: &Install) -> (crate::harness::Server, String, String) {
+    install.user("admin@cert.tw", "Rampart CERT", "cert", "admin");
+    let token = install.token("admin@cert.tw", "read,write,admin");
+    let server = install.start(&[("RAMPART_NOTIFY_POLL_SECONDS", "3600")]);
+    let auth = format!("Bearer {token}");
+    let call = |method: &str, path: &str, body: Value| {
+        let r = send(
+            &server.base,
+            method,
+            path,
+            &[("Authorization", &auth), ("Content-Type", "application/json")],
+            body.to_string().as_bytes(),
+        );
+        assert!((200..300).contains(&r.status), "{method} {path}: {} {}", r.status, r.text());
+        r.json()
+    };
+    let org = call("POST", "/api/v1/organisations", json!({"name": "Example Hosting", "org_type": "enterprise"}));
+    let org_id = org["id"].as_str().unwrap().to_string();
+    call("POST", &format!("/api/v1/organisations/{org_id}/contacts"), json!({"role": "abuse", "email": "abuse@hosting.example"}));
+    call("POST", &format!("/api/v1/organisations/{org_id}/assets"), json!({"value": "AS25255"}));
+    (server, auth, org_id)
+}
+
+fn lines(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path).unwrap_or_default().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+#[test]
+fn a_shadowserver_report_is_parsed_routed_deduplicated_and_quarantined() {
+    for install in installs() {
+        let (server, auth, org_id) = setup_org(&install);
+        let sample = rampart_core::testdata::read("shadowserver/testdata/scan_dns.csv");
+        let mut text = sample.clone();
+        let second = sample.lines().nth(1).unwrap().to_string();
+        text.push_str(&format!("{second}\n")); // an exact duplicate
+        text.push_str("\"not a time\",\"198.51.100.9\",\"udp\",53,,,,,,,,,,,,,\n"); // a bad row
+        let file = install.data_dir().join("2019-01-01-scan_dns-test-test.csv");
+        std::fs::write(&file, &text).unwrap();
+        let out = install.data_dir().join("events.jsonl");
+        let summary = install.data_dir().join("summary.json");
+        let output_arg = format!("intelmq-jsonl:{}", out.display());
+        let args = ["ingest", "--notify", "--output", &output_arg, "--summary-json", summary.to_str().unwrap(), file.to_str().unwrap()];
+        let run = install.cli(&args, None, &[]);
+        let stdout = String::from_utf8_lossy(&run.stdout).to_string();
+        assert!(run.status.success(), "{stdout} {}", String::from_utf8_lossy(&run.stderr));
+        let s: Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+        assert_eq!(s["rows_read"], 102, "{s}");
+        let (written, duplicates, routed) =
+            (s["written"].as_u64().unwrap(), s["duplicates"].as_u64().unwrap(), s["routed"].as_u64().unwrap());
+        assert_eq!(s["quarantined"], 1, "{s}");
+        assert!(duplicates >= 1, "the repeated row at least: {s}");
+        assert_eq!(written + duplicates, 101, "{s}");
+        assert!(routed > 0 && routed < written, "only the constituent's AS routes: {s}");
+        assert_eq!(s["notified"].as_u64(), Some(routed));
+        let events = lines(&out);
+        assert_eq!(events.len() as u64, written);
+        let first = &events[0];
+        assert_eq!(first["feed.name"], "DNS-Open-Resolvers", "{first}");
+        assert_eq!(first["classification.identifier"], "dns-open-resolver");
+        assert_eq!(first["source.ip"], "198.51.100.179");
+        assert_eq!(first["source.asn"], 25255);
+        assert_eq!(first["time.source"], "2018-04-14T00:14:34+00:00");
+        assert_eq!(first["extra.rampart_org"], org_id.as_str(), "routed by the feed's AS number");
+        assert!(first.get("raw").is_some(), "raw is kept unless --no-raw");
+
+        // The bad row is kept with its line and reason.
+        let quarantine = install.ok(&["feeds", "quarantine"], None);
+        assert!(quarantine.contains(":103\t"), "line 103 (header, 100 rows, the duplicate): {quarantine}");
+
+        // The same file again is recognised; forced, everything is a duplicate.
+        assert!(install.ok(&args, None).contains("already processed completely"));
+        let mut forced = args.to_vec();
+        forced.insert(1, "--force");
+        let again = install.cli(&forced, None, &[]);
+        assert!(again.status.success());
+        let s: Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+        assert_eq!((s["written"].as_u64(), s["duplicates"].as_u64()), (Some(0), Some(101)), "{s}");
+        assert_eq!(lines(&out).len() as u64, written, "nothing written twice");
+
+        // The routed events became one aggregated notification.
+        let flushed = send(&server.base, "POST", "/api/v1/notifications/flush", &[("Authorization", &auth)], b"").json();
+        assert_eq!(flushed["queued"], 1, "{flushed}");
+        let outbox = send(&server.base, "GET", "/api/v1/notifications", &[("Authorization", &auth)], b"").json();
+        assert_eq!(outbox[0]["event_count"].as_u64(), Some(routed), "{outbox}");
+        assert_eq!(outbox[0]["recipient"], "abuse@hosting.example");
+
+        let counts = install.ok(&["feeds", "counts"], None);
+        assert!(counts.contains(&format!("DNS-Open-Resolvers\t{org_id}\tvulnerable-system\t{routed}")), "{counts}");
+    }
+}
+
+#[test]
+fn a_run_killed_mid_feed_resumes_without_loss_or_repeats() {
+    for install in installs() {
+        let (server, auth, _) = setup_org(&install);
+        // 60,000 rows, a tenth from the constituent's AS, in batches of 1 MiB.
+        let header = rampart_core::testdata::read("shadowserver/testdata/scan_dns.csv").lines().next().unwrap().to_string();
+        let mut text = format!("{header}\n");
+        for i in 0..60_000u32 {
+            let asn = if i % 10 == 0 { 25255 } else { 64512 };
+            text.push_str(&format!(
+                "\"2026-11-29 00:{:02}:{:02}\",\"2.{}.{}.{}\",\"udp\",53,\"host{i}.example.net\",\"openresolver\",\"dnsmasq-2.66\",{asn},\"AT\",\"WIEN\",\"VIENNA\",\"4.6190\",,,0,0,\n",
+                (i / 60) % 60,
+                i % 60,
+                i >> 16,
+                (i >> 8) & 255,
+                i & 255
+            ));
+        }
+        let file = install.data_dir().join("2026-11-29-scan_dns-big-test.csv");
+        std::fs::write(&file, &text).unwrap();
+        let out = install.data_dir().join("events.jsonl");
+        let output_arg = format!("intelmq-jsonl:{}", out.display());
+        let args = ["ingest", "--notify", "--batch-mib", "1", "--threads", "1", "--output", &output_arg, file.to_str().unwrap()];
+
+        let mut child = Command::new(crate::harness::BIN)
+            .args(args)
+            .args(install.cli_args())
+            .env("RAMPART_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Kill it once some, but not all, of the output is there.
+        let full = text.len() as u64;
+        let mut killed = false;
+        for _ in 0..2000 {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+            let len = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
+            if len > 0 {
+                let _ = child.kill(); // SIGKILL
+                killed = true;
+                break;
+            }
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+        }
+        let _ = child.wait();
+        assert!(killed, "the run was interrupted mid-feed");
+        // A line may be half written; the resumed run cuts it off.
+        let partial = std::fs::read_to_string(&out).unwrap().matches('\n').count();
+        assert!(partial > 0 && partial < 60_000, "some of the output was there: {partial}");
+        let _ = full;
+
+        let resumed = install.ok(&args, None);
+        assert!(resumed.contains("resumed after line"), "{resumed}");
+        let events = lines(&out);
+        assert_eq!(events.len(), 60_000, "no row lost");
+        let unique: std::collections::HashSet<String> = events.iter().map(|e| e["source.ip"].as_str().unwrap().to_string()).collect();
+        assert_eq!(unique.len(), 60_000, "none written twice");
+
+        let flushed = send(&server.base, "POST", "/api/v1/notifications/flush", &[("Authorization", &auth)], b"").json();
+        assert_eq!(flushed["queued"], 1, "{flushed}");
+        let outbox = send(&server.base, "GET", "/api/v1/notifications", &[("Authorization", &auth)], b"").json();
+        assert_eq!(outbox[0]["event_count"], 6_000, "every constituent event told exactly once: {outbox}");
+    }
+}

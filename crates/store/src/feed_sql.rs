@@ -1,0 +1,151 @@
+//! The feed store's SQL, the same on both backends. See [`crate::common`].
+
+macro_rules! impl_feed_store {
+    ($store:ty) => {
+        fn quarantine_from_row(row: &Row) -> $crate::Result<$crate::feeds::QuarantineEntry> {
+            use sqlx::Row as _;
+            Ok($crate::feeds::QuarantineEntry {
+                id: $crate::common::parse_uuid(&row.try_get::<String, _>("id")?)?,
+                feed: row.try_get("feed")?,
+                source: row.try_get("source")?,
+                line: row.try_get("line")?,
+                reason: row.try_get("reason")?,
+                raw: row.try_get("raw")?,
+                created_at: row.try_get("created_at")?,
+                replayed_at: row.try_get("replayed_at")?,
+            })
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::feeds::FeedStore for $store {
+            async fn fingerprints(&self, feed: &str, now: chrono::DateTime<chrono::Utc>) -> $crate::Result<Vec<u64>> {
+                use sqlx::Row as _;
+                let rows = sqlx::query("SELECT fingerprint FROM feed_fingerprints WHERE feed = $1 AND expires_at > $2")
+                    .bind(feed)
+                    .bind(now)
+                    .fetch_all(self.reader())
+                    .await?;
+                rows.iter().map(|r| Ok(r.try_get::<i64, _>("fingerprint")? as u64)).collect()
+            }
+
+            async fn checkpoint(&self, feed: &str, source: &str) -> $crate::Result<Option<$crate::feeds::Checkpoint>> {
+                use sqlx::Row as _;
+                let row = sqlx::query("SELECT bytes_done, lines_done, output_bytes, finished FROM feed_checkpoints WHERE feed = $1 AND source = $2")
+                    .bind(feed)
+                    .bind(source)
+                    .fetch_optional(self.reader())
+                    .await?;
+                row.map(|r| Ok($crate::feeds::Checkpoint { bytes_done: r.try_get("bytes_done")?, lines_done: r.try_get("lines_done")?, output_bytes: r.try_get("output_bytes")?, finished: r.try_get("finished")? }))
+                    .transpose()
+            }
+
+            async fn commit_batch(&self, b: &$crate::feeds::BatchCommit) -> $crate::Result<()> {
+                let now = $crate::types::now_micros();
+                let mut tx = self.writer().await?;
+                for chunk in b.fingerprints.chunks($crate::registry_sql::BATCH_ROWS) {
+                    let sql = format!(
+                        "INSERT INTO feed_fingerprints (feed, fingerprint, expires_at) VALUES {} \
+                         ON CONFLICT (feed, fingerprint) DO UPDATE SET expires_at = excluded.expires_at",
+                        $crate::registry_sql::value_rows(chunk.len(), 3)
+                    );
+                    let mut q = sqlx::query(&sql);
+                    for f in chunk {
+                        q = q.bind(&b.feed).bind(*f as i64).bind(b.fingerprints_expire);
+                    }
+                    q.execute(&mut *tx).await?;
+                }
+                for chunk in b.quarantined.chunks($crate::registry_sql::BATCH_ROWS) {
+                    let sql = format!(
+                        "INSERT INTO feed_quarantine (id, feed, source, line, reason, raw, created_at) VALUES {}",
+                        $crate::registry_sql::value_rows(chunk.len(), 7)
+                    );
+                    let mut q = sqlx::query(&sql);
+                    for (line, reason, raw) in chunk {
+                        q = q.bind(rampart_core::ids::new_id().to_string()).bind(&b.feed).bind(&b.source).bind(*line).bind(reason).bind(raw).bind(now);
+                    }
+                    q.execute(&mut *tx).await?;
+                }
+                for chunk in b.counts.chunks($crate::registry_sql::BATCH_ROWS) {
+                    let sql = format!(
+                        "INSERT INTO feed_counts (day, feed, org_id, classification_type, events) VALUES {} \
+                         ON CONFLICT (day, feed, org_id, classification_type) DO UPDATE SET events = feed_counts.events + excluded.events",
+                        $crate::registry_sql::value_rows(chunk.len(), 5)
+                    );
+                    let mut q = sqlx::query(&sql);
+                    for (org, kind, n) in chunk {
+                        q = q.bind(&b.day).bind(&b.feed).bind(org.map(|o| o.to_string()).unwrap_or_default()).bind(kind).bind(*n);
+                    }
+                    q.execute(&mut *tx).await?;
+                }
+                sqlx::query(
+                    "INSERT INTO feed_checkpoints (feed, source, bytes_done, lines_done, output_bytes, finished, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                     ON CONFLICT (feed, source) DO UPDATE SET bytes_done = excluded.bytes_done, lines_done = excluded.lines_done, \
+                     output_bytes = excluded.output_bytes, finished = excluded.finished, updated_at = excluded.updated_at",
+                )
+                .bind(&b.feed)
+                .bind(&b.source)
+                .bind(b.bytes_done)
+                .bind(b.lines_done)
+                .bind(b.output_bytes)
+                .bind(b.finished)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn quarantine(&self, feed: Option<&str>, limit: i64) -> $crate::Result<Vec<$crate::feeds::QuarantineEntry>> {
+                let rows = match feed {
+                    Some(f) => sqlx::query("SELECT * FROM feed_quarantine WHERE feed = $1 ORDER BY created_at DESC, line LIMIT $2").bind(f).bind(limit).fetch_all(self.reader()).await?,
+                    None => sqlx::query("SELECT * FROM feed_quarantine ORDER BY created_at DESC, line LIMIT $1").bind(limit).fetch_all(self.reader()).await?,
+                };
+                rows.iter().map(quarantine_from_row).collect()
+            }
+
+            async fn get_quarantined(&self, id: uuid::Uuid) -> $crate::Result<Option<$crate::feeds::QuarantineEntry>> {
+                let row = sqlx::query("SELECT * FROM feed_quarantine WHERE id = $1").bind(id.to_string()).fetch_optional(self.reader()).await?;
+                row.as_ref().map(quarantine_from_row).transpose()
+            }
+
+            async fn mark_replayed(&self, id: uuid::Uuid) -> $crate::Result<()> {
+                let mut tx = self.writer().await?;
+                let done = sqlx::query("UPDATE feed_quarantine SET replayed_at = $1 WHERE id = $2").bind($crate::types::now_micros()).bind(id.to_string()).execute(&mut *tx).await?;
+                if done.rows_affected() == 0 {
+                    return Err($crate::StoreError::NotFound);
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn counts(&self, feed: Option<&str>, since_day: &str) -> $crate::Result<Vec<$crate::feeds::FeedCount>> {
+                use sqlx::Row as _;
+                let rows = match feed {
+                    Some(f) => sqlx::query("SELECT * FROM feed_counts WHERE feed = $1 AND day >= $2 ORDER BY day, feed, org_id, classification_type").bind(f).bind(since_day).fetch_all(self.reader()).await?,
+                    None => sqlx::query("SELECT * FROM feed_counts WHERE day >= $1 ORDER BY day, feed, org_id, classification_type").bind(since_day).fetch_all(self.reader()).await?,
+                };
+                rows.iter()
+                    .map(|r| {
+                        let org: String = r.try_get("org_id")?;
+                        Ok($crate::feeds::FeedCount {
+                            day: r.try_get("day")?,
+                            feed: r.try_get("feed")?,
+                            org_id: if org.is_empty() { None } else { Some($crate::common::parse_uuid(&org)?) },
+                            classification_type: r.try_get("classification_type")?,
+                            events: r.try_get("events")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn expire_fingerprints(&self, now: chrono::DateTime<chrono::Utc>) -> $crate::Result<u64> {
+                let mut tx = self.writer().await?;
+                let done = sqlx::query("DELETE FROM feed_fingerprints WHERE expires_at <= $1").bind(now).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(done.rows_affected())
+            }
+        }
+    };
+}
+
+pub(crate) use impl_feed_store;

@@ -1,0 +1,492 @@
+//! Feeds into the pipeline: a file (from the command line, an upload, a watched folder
+//! or a mail attachment) is read in batches of whole records; each batch is processed
+//! on all cores and committed with its checkpoint, fingerprints, quarantined rows and
+//! counts in one transaction. A crash repeats at most the batch in flight; its events
+//! are then recognised by their fingerprints and told once.
+
+use super::notifications;
+use super::routing::RouteIndex;
+use super::{ServiceError, ServiceResult};
+use chrono::Utc;
+use rampart_core::constituency::resolve::{AssetRecord, ConstituencyIndex, RoutingRow};
+use rampart_core::notification::{DirectiveSource, NewDirective, NotificationFormat};
+use rampart_core::registry::AssetStatus;
+use rampart_pipeline::csv::{CsvReader, RecordInfo};
+use rampart_pipeline::engine::{self, BatchInput, BatchOutput, Counts, FingerprintSet, RowParser, Stages};
+use rampart_pipeline::event::Event;
+use rampart_pipeline::experts::DedupeKeys;
+use rampart_pipeline::rules::RuleSet;
+use rampart_pipeline::shadowserver;
+use rampart_store::feeds::BatchCommit;
+use rampart_store::{Actor, Store};
+use serde::Serialize;
+use std::borrow::Cow;
+use std::io::{Read, Seek, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// How a feed's rows are read.
+#[derive(Debug, Clone)]
+pub enum FeedFormat {
+    /// A Shadowserver report; the type comes from the file name unless given.
+    Shadowserver { report_type: Option<String> },
+    /// IntelMQ JSON lines.
+    IntelmqJson,
+}
+
+/// Where accepted events go besides notifications.
+#[derive(Debug, Clone)]
+pub enum OutputSpec {
+    IntelmqJsonl(PathBuf),
+}
+
+#[derive(Clone)]
+pub struct IngestOptions {
+    /// The feed's name: its fingerprints, counts and checkpoints are kept under it.
+    pub feed: Option<String>,
+    pub format: FeedFormat,
+    pub include_raw: bool,
+    /// Ask for a notification to the constituent of every routed event.
+    pub notify: bool,
+    pub rules: Option<Arc<RuleSet>>,
+    pub dedupe_window: chrono::Duration,
+    pub threads: usize,
+    pub batch_bytes: usize,
+    pub output: Option<OutputSpec>,
+    /// An extra routing table for this run only (on top of the registry's).
+    pub extra_routing: Vec<RoutingRow>,
+    /// Process the file again even when it was finished before.
+    pub force: bool,
+    pub schema: Arc<shadowserver::Schema>,
+}
+
+impl IngestOptions {
+    /// What an unconfigured feed gets: Shadowserver by file name, raw kept, every routed
+    /// event notified, a day's de-duplication, all cores, 8 MiB batches.
+    pub fn defaults(schema: Arc<shadowserver::Schema>) -> Self {
+        IngestOptions {
+            feed: None,
+            format: FeedFormat::Shadowserver { report_type: None },
+            include_raw: true,
+            notify: true,
+            rules: None,
+            dedupe_window: chrono::Duration::hours(24),
+            threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            batch_bytes: 8 << 20,
+            output: None,
+            extra_routing: Vec::new(),
+            force: false,
+            schema,
+        }
+    }
+}
+
+impl std::fmt::Debug for IngestOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IngestOptions").field("feed", &self.feed).field("format", &self.format).finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct IngestSummary {
+    pub feed: String,
+    pub source: String,
+    pub rows_read: u64,
+    pub parsed: u64,
+    pub quarantined: u64,
+    pub dropped: u64,
+    pub duplicates: u64,
+    pub routed: u64,
+    pub ties: u64,
+    pub written: u64,
+    pub notified: u64,
+    pub incidents: u64,
+    pub batches: u64,
+    /// The line the run started from when it resumed an interrupted one.
+    pub resumed_at_line: Option<i64>,
+    /// The file had been processed completely before; nothing was done.
+    pub already_done: bool,
+    pub seconds: f64,
+}
+
+impl IngestSummary {
+    fn from_counts(feed: &str, source: &str, c: &Counts) -> Self {
+        IngestSummary {
+            feed: feed.to_string(),
+            source: source.to_string(),
+            rows_read: c.rows_read,
+            parsed: c.parsed,
+            quarantined: c.quarantined,
+            dropped: c.dropped,
+            duplicates: c.duplicates,
+            routed: c.routed,
+            ties: c.ties,
+            written: c.written,
+            notified: c.notified,
+            incidents: c.incidents,
+            batches: 0,
+            resumed_at_line: None,
+            already_done: false,
+            seconds: 0.0,
+        }
+    }
+}
+
+/// The Shadowserver parser for one file, with its header.
+struct ShadowserverRows {
+    report: shadowserver::CompiledReport,
+    header_line: String,
+}
+
+impl RowParser for ShadowserverRows {
+    fn parse_row<'a>(&self, fields: &[Cow<'a, str>], record: RecordInfo<'a>, event: &mut Event<'a>) -> Result<(), String> {
+        self.report.parse_row(fields, record, &self.header_line, event).map_err(|e| e.problem.to_string())
+    }
+}
+
+/// The column names of a CSV header line.
+fn header_columns(line: &str) -> Vec<String> {
+    let mut reader = CsvReader::new(line);
+    let mut cells = Vec::new();
+    match reader.next_record(&mut cells) {
+        Some(Ok(_)) => cells.iter().map(|c| c.trim().to_string()).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The routing index with this run's extra routing table.
+async fn index_for(store: &dyn Store, index: &RouteIndex, extra: &[RoutingRow]) -> ServiceResult<Arc<ConstituencyIndex>> {
+    if extra.is_empty() {
+        return index.current(store).await;
+    }
+    let assets: Vec<AssetRecord> =
+        store.registry().assets_with_status(AssetStatus::Active).await?.into_iter().map(AssetRecord::from).collect();
+    let mut routing = store.registry().routing_rows().await?;
+    routing.extend(extra.iter().cloned());
+    let national = store.registry().peers().await?.into_iter().filter(|p| p.national).map(|p| (p.country, p.org_id)).collect();
+    let home = index.home_country().to_string();
+    tokio::task::spawn_blocking(move || Arc::new(ConstituencyIndex::build(&assets, routing, national, &home, Utc::now())))
+        .await
+        .map_err(|e| ServiceError::Invalid(format!("building the routing index failed: {e}")))
+}
+
+fn io_error(what: &str, path: &Path, e: std::io::Error) -> ServiceError {
+    ServiceError::Invalid(format!("{what} {}: {e}", path.display()))
+}
+
+/// A stable identity for an input: its name, size and SHA-256.
+fn source_key(path: &Path) -> ServiceResult<(String, u64)> {
+    use sha2::{Digest, Sha256};
+    let mut file = std::fs::File::open(path).map_err(|e| io_error("opening", path, e))?;
+    let mut hash = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut size = 0u64;
+    loop {
+        let n = file.read(&mut buf).map_err(|e| io_error("reading", path, e))?;
+        if n == 0 {
+            break;
+        }
+        size += n as u64;
+        hash.update(&buf[..n]);
+    }
+    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    Ok((format!("{name}:{size}:{}", data_encoding::HEXLOWER.encode(&hash.finalize()[..12])), size))
+}
+
+/// Progress callback: (bytes done, bytes in all).
+pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Send + Sync);
+
+/// Ingests one file. See the module documentation for what is durable when.
+pub async fn ingest_file(
+    store: &dyn Store,
+    route_index: &RouteIndex,
+    actor: &Actor,
+    path: &Path,
+    opts: &IngestOptions,
+    progress: Progress<'_>,
+) -> ServiceResult<IngestSummary> {
+    let started = std::time::Instant::now();
+    let file_name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let (source, size) = source_key(path)?;
+    let mut file = std::fs::File::open(path).map_err(|e| io_error("opening", path, e))?;
+
+    // The header (CSV) and the parser for this file.
+    let (parser, header_len): (Option<ShadowserverRows>, u64) = match &opts.format {
+        FeedFormat::Shadowserver { report_type } => {
+            let mut first = Vec::new();
+            let mut byte = [0u8; 1];
+            while file.read(&mut byte).map_err(|e| io_error("reading", path, e))? == 1 {
+                first.push(byte[0]);
+                if byte[0] == b'\n' || first.len() > 1 << 16 {
+                    break;
+                }
+            }
+            let header =
+                String::from_utf8(first).map_err(|_| ServiceError::Invalid(format!("{file_name}: the header line is not UTF-8")))?;
+            let header_len = header.len() as u64;
+            let header_line = header.trim_end_matches(['\r', '\n']).trim_start_matches('\u{feff}').to_string();
+            let report = match report_type {
+                Some(t) => opts.schema.report(t).ok_or_else(|| ServiceError::Invalid(format!("unknown Shadowserver report type {t:?}")))?,
+                None => opts.schema.report_for_file_name(&file_name).ok_or_else(|| {
+                    ServiceError::Invalid(format!("{file_name:?} does not name a known Shadowserver report type; give --report-type"))
+                })?,
+            };
+            let columns = header_columns(&header_line);
+            let refs: Vec<&str> = columns.iter().map(String::as_str).collect();
+            let compiled =
+                report.compile(&refs).map_err(|e| ServiceError::Invalid(format!("{file_name}: {e}")))?.with_raw(opts.include_raw);
+            (Some(ShadowserverRows { report: compiled, header_line }), header_len)
+        }
+        FeedFormat::IntelmqJson => (None, 0),
+    };
+    let feed = opts.feed.clone().unwrap_or_else(|| match (&opts.format, &parser) {
+        (FeedFormat::Shadowserver { .. }, Some(p)) => p.report.feed_name().to_string(),
+        _ => file_name.clone(),
+    });
+
+    // Where an interrupted run stopped.
+    let checkpoint = store.feeds().checkpoint(&feed, &source).await?;
+    if checkpoint.is_some_and(|c| c.finished) && !opts.force {
+        let mut summary = IngestSummary::from_counts(&feed, &source, &Counts::default());
+        summary.already_done = true;
+        return Ok(summary);
+    }
+    let resume = checkpoint.filter(|c| !c.finished && !opts.force);
+    let mut offset = resume.map(|c| c.bytes_done as u64).unwrap_or(header_len).max(header_len);
+    let mut lines_done = resume.map(|c| c.lines_done).unwrap_or(i64::from(header_len > 0));
+    let mut output = match &opts.output {
+        Some(OutputSpec::IntelmqJsonl(out)) => {
+            let f = std::fs::OpenOptions::new().create(true).append(true).open(out).map_err(|e| io_error("opening", out, e))?;
+            let keep = match resume {
+                Some(c) => c.output_bytes as u64,
+                None => f.metadata().map_err(|e| io_error("reading", out, e))?.len(),
+            };
+            // A crash after writing but before committing left lines the next run writes again.
+            f.set_len(keep).map_err(|e| io_error("truncating", out, e))?;
+            Some((f, keep))
+        }
+        None => None,
+    };
+    file.seek(std::io::SeekFrom::Start(offset)).map_err(|e| io_error("reading", path, e))?;
+    let day = Utc::now().format("%Y-%m-%d").to_string();
+    if resume.is_none() {
+        // A starting point on record: a crash in the first batch cuts the output back to here.
+        let start = BatchCommit {
+            feed: feed.clone(),
+            source: source.clone(),
+            bytes_done: offset as i64,
+            lines_done,
+            output_bytes: output.as_ref().map(|(_, len)| *len as i64).unwrap_or(0),
+            day: day.clone(),
+            ..Default::default()
+        };
+        store.feeds().commit_batch(&start).await?;
+    }
+
+    let index = index_for(store, route_index, &opts.extra_routing).await?;
+    let mut seen: FingerprintSet = store.feeds().fingerprints(&feed, Utc::now()).await?.into_iter().collect();
+    let observation_time = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false);
+    let keys = DedupeKeys::default();
+    let mut totals = Counts::default();
+    let mut batches = 0u64;
+    let mut pending: Vec<u8> = Vec::new();
+    let mut eof = false;
+    while !eof || !pending.is_empty() {
+        // Fill the batch buffer up to the batch size, then cut at the last whole record.
+        let mut chunk = vec![0u8; opts.batch_bytes.max(64 * 1024)];
+        let mut filled = 0;
+        while filled < chunk.len() && !eof {
+            let n = file.read(&mut chunk[filled..]).map_err(|e| io_error("reading", path, e))?;
+            if n == 0 {
+                eof = true;
+            }
+            filled += n;
+        }
+        pending.extend_from_slice(&chunk[..filled]);
+        drop(chunk);
+        let cut = if eof { pending.len() } else { engine::complete_records(&pending) };
+        if cut == 0 && !eof {
+            if pending.len() > 256 << 20 {
+                return Err(ServiceError::Invalid(format!("{file_name}: a record longer than 256 MiB (unbalanced quotes?)")));
+            }
+            continue;
+        }
+        let batch: Vec<u8> = pending.drain(..cut).collect();
+        let text = String::from_utf8_lossy(&batch).into_owned();
+        let batch_lines = text.matches('\n').count() as i64 + i64::from(!text.ends_with('\n') && !text.is_empty());
+        let first_line = lines_done as usize;
+        let threads = opts.threads.max(1);
+        let rules = opts.rules.clone();
+        let index = index.clone();
+        let keys = keys.clone();
+        let observation_time = observation_time.clone();
+        let feed_override = opts.feed.clone();
+        let parser_ref = parser.as_ref();
+        // The batch is CPU work on all cores; the async threads stay free meanwhile.
+        let out: BatchOutput = tokio::task::block_in_place(|| {
+            let stages = Stages {
+                index: &index,
+                rules: rules.as_deref(),
+                dedupe: &keys,
+                feed_name: feed_override.as_deref(),
+                observation_time: &observation_time,
+                notify_all: opts.notify,
+            };
+            let input = match parser_ref {
+                Some(p) => BatchInput::Csv { parser: p, text: &text, first_line },
+                None => BatchInput::JsonLines { text: &text, first_line },
+            };
+            engine::process_batch(input, &stages, threads, &mut seen)
+        });
+        offset += cut as u64;
+        lines_done += batch_lines;
+        batches += 1;
+
+        // Outputs first, then the commit: a crash in between repeats this batch, whose
+        // file output is cut back and whose directives are recognised as already waiting.
+        let mut output_bytes = 0i64;
+        if let Some((f, len)) = output.as_mut() {
+            f.write_all(&out.jsonl).map_err(|e| ServiceError::Invalid(format!("writing the output: {e}")))?;
+            f.flush().map_err(|e| ServiceError::Invalid(format!("writing the output: {e}")))?;
+            *len += out.jsonl.len() as u64;
+            output_bytes = *len as i64;
+        }
+        if !out.notify.is_empty() {
+            let directives = out
+                .notify
+                .iter()
+                .map(|n| NewDirective {
+                    org_id: Some(n.org),
+                    recipient: None,
+                    template_kind: "feed_events".into(),
+                    language: None,
+                    format: NotificationFormat::TextCsv,
+                    aggregation_key: None,
+                    interval_secs: None,
+                    event: n.event.clone(),
+                    source: DirectiveSource::Feed,
+                    source_id: Some(feed.clone()),
+                    incident_id: None,
+                })
+                .collect();
+            notifications::create_directives(store, route_index, actor, directives).await?;
+        }
+        for inc in &out.incidents {
+            let fields = rampart_core::records::IncidentFields {
+                title: Some(format!("{} ({feed}, line {})", inc.title, inc.line)),
+                description: Some(serde_json::to_string_pretty(&inc.event).unwrap_or_default()),
+                org_id: inc.org,
+                ..Default::default()
+            };
+            let observables = rampart_core::observables::extract(&inc.event.values().cloned().collect::<Vec<_>>().join(" "));
+            store.incidents().create_incident(actor, fields, &observables).await?;
+        }
+        let commit = BatchCommit {
+            feed: feed.clone(),
+            source: source.clone(),
+            bytes_done: offset as i64,
+            lines_done,
+            output_bytes,
+            finished: eof && pending.is_empty(),
+            fingerprints: out.new_fingerprints.clone(),
+            fingerprints_expire: Utc::now() + opts.dedupe_window,
+            quarantined: out.quarantined.iter().map(|q| (q.line as i64, q.reason.clone(), q.raw.clone())).collect(),
+            counts: out.tally.iter().map(|((org, kind), n)| (*org, kind.clone(), *n as i64)).collect(),
+            day: day.clone(),
+        };
+        store.feeds().commit_batch(&commit).await?;
+        totals.add(&out.counts);
+        progress(offset, size);
+    }
+    let mut summary = IngestSummary::from_counts(&feed, &source, &totals);
+    summary.batches = batches;
+    summary.resumed_at_line = resume.map(|c| c.lines_done);
+    summary.seconds = started.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+/// Keeps an incoming feed file (an upload, a mail attachment) under
+/// `<data_dir>/feeds/incoming/` and ingests it. The file stays there either way, so an
+/// input that fails is not lost.
+pub async fn ingest_bytes(
+    store: &dyn Store,
+    route_index: &RouteIndex,
+    actor: &Actor,
+    data_dir: &Path,
+    file_name: &str,
+    bytes: &[u8],
+    opts: &IngestOptions,
+) -> ServiceResult<IngestSummary> {
+    let dir = data_dir.join("feeds").join("incoming");
+    std::fs::create_dir_all(&dir).map_err(|e| io_error("creating", &dir, e))?;
+    // The name carries the report type; keep it, made safe, after a unique prefix.
+    let safe: String = file_name.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).take(200).collect();
+    let safe = if safe.trim_matches('.').is_empty() { "feed.csv".to_string() } else { safe };
+    let path = dir.join(format!("{}-{safe}", rampart_core::ids::new_id().simple()));
+    std::fs::write(&path, bytes).map_err(|e| io_error("writing", &path, e))?;
+    // The report type is read from the original name, not the stored one.
+    let mut opts = opts.clone();
+    if let FeedFormat::Shadowserver { report_type: None } = &opts.format {
+        if let Some(report) = opts.schema.report_for_file_name(file_name) {
+            opts.format = FeedFormat::Shadowserver { report_type: Some(report.file_name().to_string()) };
+        }
+    }
+    let progress = |_: u64, _: u64| {};
+    ingest_file(store, route_index, actor, &path, &opts, &progress).await
+}
+
+/// The format a file's name suggests: IntelMQ JSON lines for `.json`/`.jsonl`.
+pub fn format_for(file_name: &str, report_type: Option<String>) -> FeedFormat {
+    let lower = file_name.to_ascii_lowercase();
+    if lower.ends_with(".jsonl") || lower.ends_with(".json") {
+        FeedFormat::IntelmqJson
+    } else {
+        FeedFormat::Shadowserver { report_type }
+    }
+}
+
+/// Watches a folder: every file that appears is ingested and then moved to `done/`
+/// (or `failed/` with a `.why` file beside it). Runs until the process ends.
+pub async fn watch_folder(
+    store: crate::SharedStore,
+    route_index: Arc<RouteIndex>,
+    dir: PathBuf,
+    opts: IngestOptions,
+    every: std::time::Duration,
+) {
+    let mut interval = tokio::time::interval(every);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let mut files: Vec<PathBuf> = entries.flatten().map(|e| e.path()).filter(|p| p.is_file()).collect();
+        files.sort();
+        for path in files {
+            let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+            // Files still being written by their producer end in .part or start with a dot.
+            if name.starts_with('.') || name.ends_with(".part") || name.ends_with(".tmp") {
+                continue;
+            }
+            let opts = IngestOptions { format: format_for(&name, None), ..opts.clone() };
+            let progress = |_: u64, _: u64| {};
+            let result = ingest_file(&*store, &route_index, &Actor::System, &path, &opts, &progress).await;
+            let (target, why) = match &result {
+                Ok(s) => {
+                    tracing::info!(file = %name, feed = %s.feed, written = s.written, quarantined = s.quarantined, "feed file ingested");
+                    ("done", None)
+                }
+                Err(e) => {
+                    tracing::warn!(file = %name, error = %e, "feed file failed");
+                    ("failed", Some(e.to_string()))
+                }
+            };
+            let to = dir.join(target);
+            if std::fs::create_dir_all(&to).is_ok() {
+                let _ = std::fs::rename(&path, to.join(&name));
+                if let Some(why) = why {
+                    let _ = std::fs::write(to.join(format!("{name}.why")), why);
+                }
+            }
+        }
+    }
+}
