@@ -203,11 +203,11 @@ fn event_map(event: &Event<'_>) -> BTreeMap<String, String> {
 }
 
 /// Everything after parsing, for one event. `None` when a rule dropped it.
-fn after_parse(event: &mut Event<'_>, stages: &Stages<'_>, buf: &mut String, line: usize, piece: &mut Piece) -> Option<RowMeta> {
+fn after_parse<'t>(event: &mut Event<'t>, stages: &Stages<'t>, buf: &mut String, line: usize, piece: &mut Piece) -> Option<RowMeta> {
     if let Some(name) = stages.feed_name {
-        event.set(*fields::FEED_NAME, name.to_string());
+        event.set(*fields::FEED_NAME, name);
     }
-    event.set(*fields::TIME_OBSERVATION, stages.observation_time.to_string());
+    event.set(*fields::TIME_OBSERVATION, stages.observation_time);
     experts::fill_taxonomy(event);
     let Routed { org, tie } = experts::enrich_and_route(event, stages.index, buf);
     let mut notify_wanted = stages.notify_all;
@@ -237,8 +237,8 @@ fn after_parse(event: &mut Event<'_>, stages: &Stages<'_>, buf: &mut String, lin
     Some(RowMeta { line, fingerprint, end: piece.json.len(), org, tie, type_index, notify, incident, outputs })
 }
 
-fn run_csv_piece(parser: &dyn RowParser, text: &str, first_line: usize, stages: &Stages<'_>) -> Piece {
-    let mut piece = Piece { json: Vec::with_capacity(text.len() * 2), rows: Vec::new(), types: Vec::new() };
+fn run_csv_piece<'t>(parser: &dyn RowParser, text: &'t str, first_line: usize, stages: &Stages<'t>, json: Vec<u8>) -> Piece {
+    let mut piece = Piece { json, rows: Vec::with_capacity(text.len() / 64), types: Vec::new() };
     let mut reader = crate::csv::CsvReader::new(text);
     let mut cells: Vec<Cow<'_, str>> = Vec::with_capacity(64);
     let mut event = Event::new();
@@ -270,8 +270,8 @@ fn run_csv_piece(parser: &dyn RowParser, text: &str, first_line: usize, stages: 
     piece
 }
 
-fn run_jsonl_piece(text: &str, first_line: usize, stages: &Stages<'_>) -> Piece {
-    let mut piece = Piece { json: Vec::with_capacity(text.len() + text.len() / 4), rows: Vec::new(), types: Vec::new() };
+fn run_jsonl_piece<'t>(text: &'t str, first_line: usize, stages: &Stages<'t>, json: Vec<u8>) -> Piece {
+    let mut piece = Piece { json, rows: Vec::new(), types: Vec::new() };
     let mut buf = String::new();
     for (i, raw) in text.lines().enumerate() {
         let line = first_line + i + 1;
@@ -279,10 +279,14 @@ fn run_jsonl_piece(text: &str, first_line: usize, stages: &Stages<'_>) -> Piece 
             continue;
         }
         match read_intelmq_json(raw) {
-            Ok(mut event) => match after_parse(&mut event, stages, &mut buf, line, &mut piece) {
-                Some(meta) => piece.rows.push(RowResult::Event(meta)),
-                None => piece.rows.push(RowResult::Dropped),
-            },
+            Ok(event) => {
+                // Owned values; the run's own (borrowed) ones join them.
+                let mut event: Event<'t> = event;
+                match after_parse(&mut event, stages, &mut buf, line, &mut piece) {
+                    Some(meta) => piece.rows.push(RowResult::Event(meta)),
+                    None => piece.rows.push(RowResult::Dropped),
+                }
+            }
             Err(e) => {
                 piece.rows.push(RowResult::Quarantined(Quarantined { line, reason: e.to_string(), raw: raw.chars().take(4096).collect() }))
             }
@@ -299,29 +303,65 @@ pub enum BatchInput<'t> {
     JsonLines { text: &'t str, first_line: usize },
 }
 
+/// Output buffers kept from one batch to the next: fresh ones each time would cost
+/// page faults on every batch.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    pieces: Vec<Vec<u8>>,
+    out: Vec<u8>,
+}
+
+impl Scratch {
+    /// Gives a batch's output buffer back once it has been written.
+    pub fn recycle(&mut self, mut jsonl: Vec<u8>) {
+        jsonl.clear();
+        self.out = jsonl;
+    }
+}
+
 /// Processes one batch on `threads` threads and merges it in order against `seen`.
-pub fn process_batch(input: BatchInput<'_>, stages: &Stages<'_>, threads: usize, seen: &mut FingerprintSet) -> BatchOutput {
+pub fn process_batch<'t>(
+    input: BatchInput<'t>,
+    stages: &Stages<'t>,
+    threads: usize,
+    seen: &mut FingerprintSet,
+    scratch: &mut Scratch,
+) -> BatchOutput {
     let (text, first_line) = match &input {
         BatchInput::Csv { text, first_line, .. } | BatchInput::JsonLines { text, first_line } => (*text, *first_line),
     };
-    let pieces_in = split_records(text, threads.max(1));
-    let run = |(offset, piece_text): (usize, &str)| match &input {
-        BatchInput::Csv { parser, .. } => run_csv_piece(*parser, piece_text, first_line + offset, stages),
-        BatchInput::JsonLines { .. } => run_jsonl_piece(piece_text, first_line + offset, stages),
+    let jobs: Vec<((usize, &str), Vec<u8>)> = split_records(text, threads.max(1))
+        .into_iter()
+        .map(|p| {
+            let mut buf = scratch.pieces.pop().unwrap_or_default();
+            buf.clear();
+            buf.reserve(p.1.len() * 4);
+            (p, buf)
+        })
+        .collect();
+    let run = |((offset, piece_text), buf): ((usize, &'t str), Vec<u8>)| match &input {
+        BatchInput::Csv { parser, .. } => run_csv_piece(*parser, piece_text, first_line + offset, stages, buf),
+        BatchInput::JsonLines { .. } => run_jsonl_piece(piece_text, first_line + offset, stages, buf),
     };
-    let pieces: Vec<Piece> = if pieces_in.len() <= 1 {
-        pieces_in.into_iter().map(run).collect()
+    let pieces: Vec<Piece> = if jobs.len() <= 1 {
+        jobs.into_iter().map(run).collect()
     } else {
         std::thread::scope(|scope| {
-            let handles: Vec<_> = pieces_in.into_iter().map(|p| scope.spawn(move || run(p))).collect();
+            let handles: Vec<_> = jobs.into_iter().map(|job| scope.spawn(move || run(job))).collect();
             handles.into_iter().map(|h| h.join().expect("a pipeline thread does not panic")).collect()
         })
     };
-    merge(pieces, seen)
+    let mut jsonl = std::mem::take(&mut scratch.out);
+    jsonl.clear();
+    jsonl.reserve(pieces.iter().map(|p| p.json.len()).sum());
+    let (out, buffers) = merge(pieces, seen, jsonl);
+    scratch.pieces = buffers;
+    out
 }
 
-fn merge(pieces: Vec<Piece>, seen: &mut FingerprintSet) -> BatchOutput {
-    let mut out = BatchOutput { jsonl: Vec::with_capacity(pieces.iter().map(|p| p.json.len()).sum()), ..Default::default() };
+fn merge(pieces: Vec<Piece>, seen: &mut FingerprintSet, jsonl: Vec<u8>) -> (BatchOutput, Vec<Vec<u8>>) {
+    let mut out = BatchOutput { jsonl, ..Default::default() };
+    let mut buffers = Vec::with_capacity(pieces.len());
     for piece in pieces {
         let mut start = 0usize;
         for row in piece.rows {
@@ -367,8 +407,9 @@ fn merge(pieces: Vec<Piece>, seen: &mut FingerprintSet) -> BatchOutput {
                 }
             }
         }
+        buffers.push(piece.json);
     }
-    out
+    (out, buffers)
 }
 
 /// CSV output of accepted events: the named columns, RFC 4180 quoting, formula cells defused.
@@ -455,7 +496,13 @@ mod tests {
         let mut seen = FingerprintSet::default();
         for threads in [1, 4] {
             seen.clear();
-            let out = process_batch(BatchInput::Csv { parser: &TwoColumns, text: &text, first_line: 1 }, &stages, threads, &mut seen);
+            let out = process_batch(
+                BatchInput::Csv { parser: &TwoColumns, text: &text, first_line: 1 },
+                &stages,
+                threads,
+                &mut seen,
+                &mut Scratch::default(),
+            );
             assert_eq!(out.counts.rows_read, 1001);
             assert_eq!((out.counts.written, out.counts.duplicates, out.counts.quarantined), (200, 800, 1));
             assert_eq!(out.quarantined[0].line, 1002, "the header is line 1");
@@ -466,7 +513,13 @@ mod tests {
             );
             assert_eq!(out.tally[&(None, "scanner".to_string())], 200);
         }
-        let again = process_batch(BatchInput::Csv { parser: &TwoColumns, text: &text, first_line: 1 }, &stages, 2, &mut seen);
+        let again = process_batch(
+            BatchInput::Csv { parser: &TwoColumns, text: &text, first_line: 1 },
+            &stages,
+            2,
+            &mut seen,
+            &mut Scratch::default(),
+        );
         assert_eq!((again.counts.written, again.counts.duplicates), (0, 1000), "a repeated batch writes nothing new");
     }
 

@@ -74,13 +74,43 @@ impl FieldId {
     }
 
     pub fn name(self) -> &'static str {
-        INTERNER.read().expect("interner lock").names[self.0 as usize]
+        self.cached().0
+    }
+
+    /// A hash of the name, the same in every process (unlike the id, which depends on
+    /// the order names were first seen), for fingerprints that are stored.
+    pub fn name_hash(self) -> u64 {
+        self.cached().1
+    }
+
+    fn cached(self) -> (&'static str, u64) {
+        // Names never change once interned, so each thread keeps a copy of the table and
+        // reads it without the lock; only an id it has not seen yet refreshes the copy.
+        thread_local! {
+            static NAMES: std::cell::RefCell<Vec<(&'static str, u64)>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        NAMES.with(|cache| {
+            let i = self.0 as usize;
+            if let Some(entry) = cache.borrow().get(i) {
+                return *entry;
+            }
+            let names: Vec<(&'static str, u64)> =
+                INTERNER.read().expect("interner lock").names.iter().map(|n| (*n, stable_hash(n.as_bytes()))).collect();
+            let entry = names[i];
+            *cache.borrow_mut() = names;
+            entry
+        })
     }
 
     /// `extra.*` fields carry any JSON value in IntelMQ.
     pub fn is_extra(self) -> bool {
         self.name().starts_with("extra.")
     }
+}
+
+/// FNV-1a: small, stable across processes and versions.
+fn stable_hash(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
 }
 
 /// Well-known fields, interned once.
@@ -280,6 +310,12 @@ fn is_json_scalar_or_doc(kind: Kind, text: &str) -> bool {
 pub fn write_json_string(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
     let bytes = s.as_bytes();
+    // Most values need no escaping: one scan the compiler vectorises, one copy.
+    if !bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        return;
+    }
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
         let escape: Option<&[u8]> = match b {

@@ -22,7 +22,7 @@ static EXTRA_TIE: LazyLock<FieldId> = LazyLock::new(|| FieldId::of("extra.rampar
 /// Adds `source.asn`, `source.network` and `source.geolocation.cc` from the routing table
 /// where the feed did not give them, and the responsible organisation as
 /// `extra.rampart_org`. Returns the routing outcome.
-pub fn enrich_and_route(event: &mut Event<'_>, index: &ConstituencyIndex, buf: &mut String) -> Routed {
+pub fn enrich_and_route<'t>(event: &mut Event<'t>, index: &'t ConstituencyIndex, buf: &mut String) -> Routed {
     let Some(ip) = event.get(*fields::SOURCE_IP).and_then(|s| s.parse::<IpAddr>().ok()) else {
         return Routed::default();
     };
@@ -41,11 +41,11 @@ pub fn enrich_and_route(event: &mut Event<'_>, index: &ConstituencyIndex, buf: &
             push_u64(buf, u64::from(asn));
             event.set_kind(*fields::SOURCE_ASN, Kind::Integer, buf.clone());
         }
-        if !event.contains(*fields::SOURCE_NETWORK) {
-            event.set(*fields::SOURCE_NETWORK, row.prefix.to_string());
+        if let (Some(network), false) = (route.network, event.contains(*fields::SOURCE_NETWORK)) {
+            event.set(*fields::SOURCE_NETWORK, network);
         }
         if let (Some(cc), false) = (&row.country, event.contains(*fields::SOURCE_GEOLOCATION_CC)) {
-            event.set(*fields::SOURCE_GEOLOCATION_CC, cc.clone());
+            event.set(*fields::SOURCE_GEOLOCATION_CC, cc.as_str());
         }
     }
     if let Some(org) = route.org {
@@ -134,9 +134,7 @@ impl DedupeKeys {
                 DedupeKeys::Only(keep) => keep.contains(&field),
             };
             if chosen {
-                let mut h = FastHasher::default();
-                h.write(field.name().as_bytes());
-                h.write_u8(0xff);
+                let mut h = FastHasher { state: field.name_hash() };
                 h.write(value.text.as_bytes());
                 sum = sum.wrapping_add(mix(h.finish()));
                 count += 1;

@@ -53,7 +53,7 @@ pub struct IngestArgs {
     #[arg(long)]
     threads: Option<usize>,
     /// Input read per batch (the unit of commit), in MiB.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = 2)]
     batch_mib: usize,
     /// Process a file again although it was finished before.
     #[arg(long)]

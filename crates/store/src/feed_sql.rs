@@ -20,12 +20,17 @@ macro_rules! impl_feed_store {
         impl $crate::feeds::FeedStore for $store {
             async fn fingerprints(&self, feed: &str, now: chrono::DateTime<chrono::Utc>) -> $crate::Result<Vec<u64>> {
                 use sqlx::Row as _;
-                let rows = sqlx::query("SELECT fingerprint FROM feed_fingerprints WHERE feed = $1 AND expires_at > $2")
+                let rows = sqlx::query("SELECT fingerprints FROM feed_fingerprints WHERE feed = $1 AND expires_at > $2")
                     .bind(feed)
                     .bind(now)
                     .fetch_all(self.reader())
                     .await?;
-                rows.iter().map(|r| Ok(r.try_get::<i64, _>("fingerprint")? as u64)).collect()
+                let mut out = Vec::new();
+                for r in &rows {
+                    let packed: Vec<u8> = r.try_get("fingerprints")?;
+                    out.extend(packed.chunks_exact(8).map(|c| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]])));
+                }
+                Ok(out)
             }
 
             async fn checkpoint(&self, feed: &str, source: &str) -> $crate::Result<Option<$crate::feeds::Checkpoint>> {
@@ -42,17 +47,15 @@ macro_rules! impl_feed_store {
             async fn commit_batch(&self, b: &$crate::feeds::BatchCommit) -> $crate::Result<()> {
                 let now = $crate::types::now_micros();
                 let mut tx = self.writer().await?;
-                for chunk in b.fingerprints.chunks($crate::registry_sql::BATCH_ROWS) {
-                    let sql = format!(
-                        "INSERT INTO feed_fingerprints (feed, fingerprint, expires_at) VALUES {} \
-                         ON CONFLICT (feed, fingerprint) DO UPDATE SET expires_at = excluded.expires_at",
-                        $crate::registry_sql::value_rows(chunk.len(), 3)
-                    );
-                    let mut q = sqlx::query(&sql);
-                    for f in chunk {
-                        q = q.bind(&b.feed).bind(*f as i64).bind(b.fingerprints_expire);
-                    }
-                    q.execute(&mut *tx).await?;
+                if !b.fingerprints.is_empty() {
+                    let packed: Vec<u8> = b.fingerprints.iter().flat_map(|f| f.to_le_bytes()).collect();
+                    sqlx::query("INSERT INTO feed_fingerprints (id, feed, expires_at, fingerprints) VALUES ($1, $2, $3, $4)")
+                        .bind(rampart_core::ids::new_id().to_string())
+                        .bind(&b.feed)
+                        .bind(b.fingerprints_expire)
+                        .bind(packed)
+                        .execute(&mut *tx)
+                        .await?;
                 }
                 for chunk in b.quarantined.chunks($crate::registry_sql::BATCH_ROWS) {
                     let sql = format!(
@@ -140,9 +143,15 @@ macro_rules! impl_feed_store {
 
             async fn expire_fingerprints(&self, now: chrono::DateTime<chrono::Utc>) -> $crate::Result<u64> {
                 let mut tx = self.writer().await?;
-                let done = sqlx::query("DELETE FROM feed_fingerprints WHERE expires_at <= $1").bind(now).execute(&mut *tx).await?;
+                use sqlx::Row as _;
+                let rows = sqlx::query("SELECT length(fingerprints) AS n FROM feed_fingerprints WHERE expires_at <= $1").bind(now).fetch_all(&mut *tx).await?;
+                let mut gone = 0u64;
+                for r in &rows {
+                    gone += r.try_get::<i32, _>("n").map(i64::from).or_else(|_| r.try_get::<i64, _>("n"))? as u64 / 8;
+                }
+                sqlx::query("DELETE FROM feed_fingerprints WHERE expires_at <= $1").bind(now).execute(&mut *tx).await?;
                 tx.commit().await?;
-                Ok(done.rows_affected())
+                Ok(gone)
             }
         }
     };

@@ -261,6 +261,8 @@ pub struct ConstituencyIndex {
     manual: ClassIndex,
     imported: ClassIndex,
     routing: PrefixMap<RoutingRow>,
+    /// Each routing entry's prefix as text, by entry index, so events can borrow it.
+    routing_text: Vec<String>,
     /// Upper-case country code → the peer organisation that is its national CERT.
     national_certs: HashMap<String, Uuid>,
     home_country: String,
@@ -284,10 +286,13 @@ impl ConstituencyIndex {
                 invalid.push(a.id);
             }
         }
+        let routing = PrefixMap::build(routing.into_iter().map(|r| (r.prefix, r)).collect());
+        let routing_text = (0..routing.len() as u32).map(|i| routing.entry(i).0.to_string()).collect();
         ConstituencyIndex {
             manual: manual.build(),
             imported: imported.build(),
-            routing: PrefixMap::build(routing.into_iter().map(|r| (r.prefix, r)).collect()),
+            routing,
+            routing_text,
             national_certs: national_certs.into_iter().map(|(cc, org)| (cc.trim().to_ascii_uppercase(), org)).collect(),
             home_country: home_country.trim().to_ascii_uppercase(),
             invalid,
@@ -344,8 +349,13 @@ impl ConstituencyIndex {
     /// hot path of the feed pipeline, which routes millions of addresses.
     pub fn route_ip(&self, ip: IpAddr) -> FastRoute<'_> {
         let ip = ip.to_canonical();
-        let route = self.routing(ip);
-        let mut out = FastRoute { org: None, tie: false, row: route };
+        let entry = match ip {
+            IpAddr::V4(a) => self.routing.lookup_v4(u32::from(a)),
+            IpAddr::V6(a) => self.routing.lookup_v6(u128::from(a)),
+        };
+        let route = entry.and_then(|i| self.routing.entry(i).1.first());
+        let network = entry.map(|i| self.routing_text[i as usize].as_str());
+        let mut out = FastRoute { org: None, tie: false, row: route, network };
         for (_, ix) in self.classes() {
             if let Some((_, holders)) = ix.prefixes.lookup(ip) {
                 out.set_holders(holders);
@@ -373,7 +383,7 @@ impl ConstituencyIndex {
     /// Routes by an AS number a feed gave for an address that [`route_ip`](Self::route_ip)
     /// could not place, without allocating.
     pub fn route_asn(&self, asn: u32) -> FastRoute<'_> {
-        let mut out = FastRoute { org: None, tie: false, row: None };
+        let mut out = FastRoute { org: None, tie: false, row: None, network: None };
         for (_, ix) in self.classes() {
             if let Some(holders) = ix.asns.get(&asn) {
                 out.set_holders(holders);
@@ -461,6 +471,8 @@ pub struct FastRoute<'a> {
     pub org: Option<Uuid>,
     pub tie: bool,
     pub row: Option<&'a RoutingRow>,
+    /// The routing row's prefix as text.
+    pub network: Option<&'a str>,
 }
 
 impl FastRoute<'_> {

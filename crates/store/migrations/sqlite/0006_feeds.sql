@@ -1,13 +1,15 @@
 -- The feed pipeline's durable state: fingerprints of events already accepted (for
 -- de-duplication across runs and restarts), rows that could not be used, per-day
 -- counts for statistics, and how far each input has been processed.
+-- Fingerprints are stored a batch at a time, packed (8 bytes each, little-endian):
+-- a batch of a hundred thousand events is one row, not a hundred thousand.
 CREATE TABLE feed_fingerprints (
-    feed        TEXT NOT NULL,
-    fingerprint BIGINT NOT NULL,
-    expires_at  TEXT NOT NULL,
-    PRIMARY KEY (feed, fingerprint)
+    id           TEXT PRIMARY KEY,
+    feed         TEXT NOT NULL,
+    expires_at   TEXT NOT NULL,
+    fingerprints BLOB NOT NULL
 );
-CREATE INDEX feed_fingerprints_expiry ON feed_fingerprints (expires_at);
+CREATE INDEX feed_fingerprints_feed ON feed_fingerprints (feed, expires_at);
 
 CREATE TABLE feed_quarantine (
     id          TEXT PRIMARY KEY,

@@ -12,7 +12,7 @@ use rampart_core::constituency::resolve::{AssetRecord, ConstituencyIndex, Routin
 use rampart_core::notification::{DirectiveSource, NewDirective, NotificationFormat};
 use rampart_core::registry::AssetStatus;
 use rampart_pipeline::csv::{CsvReader, RecordInfo};
-use rampart_pipeline::engine::{self, BatchInput, BatchOutput, Counts, FingerprintSet, RowParser, Stages};
+use rampart_pipeline::engine::{self, BatchInput, BatchOutput, Counts, FingerprintSet, RowParser, Scratch, Stages};
 use rampart_pipeline::event::Event;
 use rampart_pipeline::experts::DedupeKeys;
 use rampart_pipeline::rules::RuleSet;
@@ -72,7 +72,7 @@ impl IngestOptions {
             rules: None,
             dedupe_window: chrono::Duration::hours(24),
             threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
-            batch_bytes: 8 << 20,
+            batch_bytes: 2 << 20,
             output: None,
             extra_routing: Vec::new(),
             force: false,
@@ -290,20 +290,20 @@ pub async fn ingest_file(
     let mut totals = Counts::default();
     let mut batches = 0u64;
     let mut pending: Vec<u8> = Vec::new();
+    let mut scratch = Scratch::default();
     let mut eof = false;
     while !eof || !pending.is_empty() {
         // Fill the batch buffer up to the batch size, then cut at the last whole record.
-        let mut chunk = vec![0u8; opts.batch_bytes.max(64 * 1024)];
-        let mut filled = 0;
-        while filled < chunk.len() && !eof {
-            let n = file.read(&mut chunk[filled..]).map_err(|e| io_error("reading", path, e))?;
+        let mut filled = pending.len();
+        pending.resize(filled + opts.batch_bytes.max(64 * 1024), 0);
+        while filled < pending.len() && !eof {
+            let n = file.read(&mut pending[filled..]).map_err(|e| io_error("reading", path, e))?;
             if n == 0 {
                 eof = true;
             }
             filled += n;
         }
-        pending.extend_from_slice(&chunk[..filled]);
-        drop(chunk);
+        pending.truncate(filled);
         let cut = if eof { pending.len() } else { engine::complete_records(&pending) };
         if cut == 0 && !eof {
             if pending.len() > 256 << 20 {
@@ -311,8 +311,12 @@ pub async fn ingest_file(
             }
             continue;
         }
-        let batch: Vec<u8> = pending.drain(..cut).collect();
-        let text = String::from_utf8_lossy(&batch).into_owned();
+        let rest = pending.split_off(cut);
+        let batch = std::mem::replace(&mut pending, rest);
+        let text = match String::from_utf8(batch) {
+            Ok(text) => text,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        };
         let batch_lines = text.matches('\n').count() as i64 + i64::from(!text.ends_with('\n') && !text.is_empty());
         let first_line = lines_done as usize;
         let threads = opts.threads.max(1);
@@ -336,7 +340,7 @@ pub async fn ingest_file(
                 Some(p) => BatchInput::Csv { parser: p, text: &text, first_line },
                 None => BatchInput::JsonLines { text: &text, first_line },
             };
-            engine::process_batch(input, &stages, threads, &mut seen)
+            engine::process_batch(input, &stages, threads, &mut seen, &mut scratch)
         });
         offset += cut as u64;
         lines_done += batch_lines;
@@ -396,6 +400,7 @@ pub async fn ingest_file(
         };
         store.feeds().commit_batch(&commit).await?;
         totals.add(&out.counts);
+        scratch.recycle(out.jsonl);
         progress(offset, size);
     }
     let mut summary = IngestSummary::from_counts(&feed, &source, &totals);
