@@ -73,9 +73,31 @@ fn a_shadowserver_report_is_parsed_routed_deduplicated_and_quarantined() {
         assert_eq!(first["extra.rampart_org"], org_id.as_str(), "routed by the feed's AS number");
         assert!(first.get("raw").is_some(), "raw is kept unless --no-raw");
 
-        // The bad row is kept with its line and reason.
+        // The bad row is kept with its line and reason, and can be replayed corrected.
         let quarantine = install.ok(&["feeds", "quarantine"], None);
         assert!(quarantine.contains(":103\t"), "line 103 (header, 100 rows, the duplicate): {quarantine}");
+        let listed = send(&server.base, "GET", "/api/v1/feeds/quarantine", &[("Authorization", &auth)], b"").json();
+        let entry = &listed[0];
+        let raw = entry["raw"].as_str().unwrap();
+        assert!(raw.starts_with("\"timestamp\""), "kept with its header: {raw}");
+        let id = entry["id"].as_str().unwrap();
+        let replay = |body: Value| {
+            send(
+                &server.base,
+                "POST",
+                &format!("/api/v1/feeds/quarantine/{id}/replay"),
+                &[("Authorization", &auth), ("Content-Type", "application/json")],
+                body.to_string().as_bytes(),
+            )
+        };
+        let unchanged = replay(json!({}));
+        assert_eq!(unchanged.json()["quarantined"], 1, "as it was, it fails again: {}", unchanged.text());
+        let corrected = raw.replace("\"not a time\"", "\"2018-04-14 00:14:40\"");
+        let fixed = replay(json!({"corrected": corrected}));
+        assert_eq!((fixed.status, fixed.json()["written"].as_u64()), (200, Some(1)), "{}", fixed.text());
+        let listed = send(&server.base, "GET", "/api/v1/feeds/quarantine", &[("Authorization", &auth)], b"").json();
+        assert!(listed.as_array().unwrap().iter().any(|e| e["id"] == id && !e["replayed_at"].is_null()), "{listed}");
+        assert_eq!(replay(json!({})).status, 422, "not twice");
 
         // The same file again is recognised; forced, everything is a duplicate.
         assert!(install.ok(&args, None).contains("already processed completely"));

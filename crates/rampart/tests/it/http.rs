@@ -176,3 +176,16 @@ pub fn attribute(html: &str, id: &str, attr: &str) -> Option<String> {
     let v = tag.find(&format!(" {attr}=\""))? + attr.len() + 3;
     Some(tag[v..v + tag[v..].find('"')?].to_string())
 }
+
+/// The text between `before` and the next `after`.
+pub fn between<'a>(html: &'a str, before: &str, after: &str) -> Option<&'a str> {
+    let start = html.find(before)? + before.len();
+    let end = start + html[start..].find(after)?;
+    Some(&html[start..end])
+}
+
+/// The page a form's redirect leads to, with its flash message.
+pub fn follow(browser: &mut Browser, response: &Response) -> String {
+    assert_eq!(response.status, 303, "{}", response.text());
+    browser.get(response.location()).text()
+}

@@ -8,6 +8,7 @@ mod cli;
 mod constituency;
 mod correspondence;
 mod feeds;
+mod feeds_ui;
 mod harness;
 mod http;
 mod incidents;

@@ -3,20 +3,7 @@
 //! assets, a constituent's claim and its approval, the notification template editor.
 
 use crate::harness::{sqlite_install, ADMIN_PASSWORD};
-use crate::http::{Browser, Response};
-
-/// The text between `before` and the next `after`.
-fn between<'a>(html: &'a str, before: &str, after: &str) -> Option<&'a str> {
-    let start = html.find(before)? + before.len();
-    let end = start + html[start..].find(after)?;
-    Some(&html[start..end])
-}
-
-/// The page a form's redirect leads to, with its flash message.
-fn follow(browser: &mut Browser, response: &Response) -> String {
-    assert_eq!(response.status, 303, "{}", response.text());
-    browser.get(response.location()).text()
-}
+use crate::http::{between, follow, Browser};
 
 #[test]
 fn directory_contacts_assets_claims_lookup_and_templates() {

@@ -87,3 +87,31 @@ pub async fn counts(State(state): State<AppState>, caller: ApiCaller, ApiQuery(q
     let since = q.since.unwrap_or_else(|| "1970-01-01".into());
     Ok(Json(state.store.feeds().counts(q.feed.as_deref(), &since).await?))
 }
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplayRequest {
+    /// The corrected text (for CSV: the header line and the row); the stored one when omitted.
+    #[serde(default)]
+    pub corrected: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/feeds/quarantine/{id}/replay", tag = "feeds", request_body = ReplayRequest,
+    params(("id" = uuid::Uuid, Path, description = "Quarantine entry id")),
+    responses((status = 200, description = "What the pipeline did with the row; the entry is marked replayed when it went through", body = IngestSummary),
+        (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn replay(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    axum::extract::Path(id): axum::extract::Path<uuid::Uuid>,
+    crate::problem::ApiJson(req): crate::problem::ApiJson<ReplayRequest>,
+) -> ApiResult<IngestSummary> {
+    if !policy::may_coordinate(&caller.policy_caller()) {
+        return Err(ApiError::forbidden("only coordinators replay quarantined rows"));
+    }
+    let actor = Actor::User(caller.principal.user.id);
+    let summary =
+        feeds::replay(&*state.store, &state.route_index, &actor, &state.settings.data_dir, id, req.corrected.as_deref(), &state.feeds)
+            .await?;
+    Ok(Json(summary))
+}

@@ -38,7 +38,7 @@ use utoipa::{Modify, OpenApi};
         notifications::list_rules, notifications::add_rule, notifications::delete_rule,
         notifications::create_directives, notifications::notify_incident, notifications::list_notifications, notifications::get_notification,
         notifications::notification_message, notifications::flush,
-        feeds::upload, feeds::quarantine, feeds::counts,
+        feeds::upload, feeds::quarantine, feeds::counts, feeds::replay,
     ),
     components(schemas(Problem)),
     modifiers(&BearerAuth),
@@ -128,6 +128,7 @@ pub fn router() -> Router<AppState> {
         .route("/feeds/upload", post(feeds::upload).layer(axum::extract::DefaultBodyLimit::max(FEED_UPLOAD_LIMIT)))
         .route("/feeds/quarantine", get(feeds::quarantine))
         .route("/feeds/counts", get(feeds::counts))
+        .route("/feeds/quarantine/{id}/replay", post(feeds::replay))
         .fallback(|| async { ApiError::not_found("endpoint") })
 }
 

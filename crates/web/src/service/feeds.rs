@@ -394,7 +394,18 @@ pub async fn ingest_file(
             finished: eof && pending.is_empty(),
             fingerprints: out.new_fingerprints.clone(),
             fingerprints_expire: Utc::now() + opts.dedupe_window,
-            quarantined: out.quarantined.iter().map(|q| (q.line as i64, q.reason.clone(), q.raw.clone())).collect(),
+            // A CSV row is kept with its header, so it can be replayed on its own.
+            quarantined: out
+                .quarantined
+                .iter()
+                .map(|q| {
+                    let raw = match &parser {
+                        Some(p) if !q.raw.is_empty() => format!("{}\n{}", p.header_line, q.raw),
+                        _ => q.raw.clone(),
+                    };
+                    (q.line as i64, q.reason.clone(), raw)
+                })
+                .collect(),
             counts: out.tally.iter().map(|((org, kind), n)| (*org, kind.clone(), *n as i64)).collect(),
             day: day.clone(),
         };
@@ -411,7 +422,7 @@ pub async fn ingest_file(
 }
 
 /// Keeps an incoming feed file (an upload, a mail attachment) under
-/// `<data_dir>/feeds/incoming/` and ingests it. The file stays there either way, so an
+/// `<data_dir>/feeds/incoming/<id>/` and ingests it. The file stays there either way, so an
 /// input that fails is not lost.
 pub async fn ingest_bytes(
     store: &dyn Store,
@@ -422,12 +433,13 @@ pub async fn ingest_bytes(
     bytes: &[u8],
     opts: &IngestOptions,
 ) -> ServiceResult<IngestSummary> {
-    let dir = data_dir.join("feeds").join("incoming");
-    std::fs::create_dir_all(&dir).map_err(|e| io_error("creating", &dir, e))?;
-    // The name carries the report type; keep it, made safe, after a unique prefix.
     let safe: String = file_name.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).take(200).collect();
     let safe = if safe.trim_matches('.').is_empty() { "feed.csv".to_string() } else { safe };
-    let path = dir.join(format!("{}-{safe}", rampart_core::ids::new_id().simple()));
+    // A folder of its own keeps the original name: it carries the report type, and the
+    // same file uploaded twice is recognised as done.
+    let dir = data_dir.join("feeds").join("incoming").join(rampart_core::ids::new_id().simple().to_string());
+    std::fs::create_dir_all(&dir).map_err(|e| io_error("creating", &dir, e))?;
+    let path = dir.join(&safe);
     std::fs::write(&path, bytes).map_err(|e| io_error("writing", &path, e))?;
     // The report type is read from the original name, not the stored one.
     let mut opts = opts.clone();
@@ -494,4 +506,41 @@ pub async fn watch_folder(
             }
         }
     }
+}
+
+/// Feeds a quarantined row again, as it was or as corrected (for CSV: the header line
+/// and the row), into its feed. The entry is marked replayed when the row went through.
+pub async fn replay(
+    store: &dyn Store,
+    route_index: &RouteIndex,
+    actor: &Actor,
+    data_dir: &Path,
+    id: uuid::Uuid,
+    corrected: Option<&str>,
+    opts: &IngestOptions,
+) -> ServiceResult<IngestSummary> {
+    let entry = store.feeds().get_quarantined(id).await?.ok_or(ServiceError::Store(rampart_store::StoreError::NotFound))?;
+    if entry.replayed_at.is_some() {
+        return Err(ServiceError::Invalid("this row was replayed already".into()));
+    }
+    let text = corrected.map(str::to_string).unwrap_or_else(|| entry.raw.clone());
+    if text.trim().is_empty() || text.len() > 1 << 20 {
+        return Err(ServiceError::Invalid("a replayed row is 1 byte to 1 MiB of text".into()));
+    }
+    // The original file name carries the report type.
+    let file_name = entry.source.split(':').next().unwrap_or("replay.csv").to_string();
+    let mut opts = opts.clone();
+    opts.feed = Some(entry.feed.clone());
+    opts.format = format_for(&file_name, None);
+    opts.force = true;
+    opts.output = None;
+    let mut body = text.into_bytes();
+    if body.last() != Some(&b'\n') {
+        body.push(b'\n');
+    }
+    let summary = ingest_bytes(store, route_index, actor, data_dir, &file_name, &body, &opts).await?;
+    if summary.quarantined == 0 {
+        store.feeds().mark_replayed(id).await?;
+    }
+    Ok(summary)
 }

@@ -4,6 +4,7 @@
 mod account;
 mod admin;
 pub(crate) mod export;
+mod feed_pages;
 mod handling;
 mod incident_pages;
 mod login;
@@ -68,6 +69,10 @@ pub fn router(report_body_limit: usize) -> Router<AppState> {
         .route("/notification-templates", get(notification_pages::templates))
         .route("/notification-templates/{kind}/{language}", get(notification_pages::template_page).post(notification_pages::template_save))
         .route("/notification-templates/{kind}/{language}/reset", post(notification_pages::template_reset))
+        .route("/feeds", get(feed_pages::feeds_page))
+        .route("/feeds/upload", post(feed_pages::upload).layer(axum::extract::DefaultBodyLimit::max(feed_pages::UPLOAD_BODY_LIMIT)))
+        .route("/feeds/quarantine/{id}", get(feed_pages::quarantine_entry))
+        .route("/feeds/quarantine/{id}/replay", post(feed_pages::replay))
         .layer(axum::middleware::from_fn(expire_flash))
 }
 
