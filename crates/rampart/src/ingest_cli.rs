@@ -37,9 +37,12 @@ pub struct IngestArgs {
     /// Filter, modify and route events with these rules (docs/rules.md).
     #[arg(long)]
     rules: Option<PathBuf>,
-    /// Write accepted events: `intelmq-jsonl:PATH`.
+    /// Write accepted events: `intelmq-jsonl:PATH`, or `csv:PATH` (columns with --csv-columns).
     #[arg(long)]
     output: Option<String>,
+    /// Columns of CSV output, comma-separated IntelMQ field names.
+    #[arg(long, value_delimiter = ',')]
+    csv_columns: Vec<String>,
     /// Leave the original row (`raw`) out of events.
     #[arg(long)]
     no_raw: bool,
@@ -94,7 +97,15 @@ pub async fn run(store: &dyn Store, config: &Config, args: IngestArgs) -> anyhow
     let output = match args.output.as_deref() {
         Some(spec) => match spec.split_once(':') {
             Some(("intelmq-jsonl", path)) => Some(OutputSpec::IntelmqJsonl(PathBuf::from(path))),
-            _ => bail!("--output must be intelmq-jsonl:PATH"),
+            Some(("csv", path)) => {
+                let columns = if args.csv_columns.is_empty() {
+                    feeds::DEFAULT_CSV_COLUMNS.iter().map(|c| c.to_string()).collect()
+                } else {
+                    args.csv_columns.iter().map(|c| c.trim().to_string()).collect()
+                };
+                Some(OutputSpec::Csv(PathBuf::from(path), columns))
+            }
+            _ => bail!("--output must be intelmq-jsonl:PATH or csv:PATH"),
         },
         None => None,
     };

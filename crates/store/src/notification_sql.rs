@@ -209,28 +209,47 @@ macro_rules! impl_notification_store {
                         skipped += 1;
                         continue;
                     }
-                    let id = rampart_core::ids::new_id();
-                    sqlx::query(&format!("INSERT INTO notification_directives ({DIRECTIVE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"))
-                        .bind(id.to_string())
-                        .bind(d.org_id.map(|o| o.to_string()))
-                        .bind(&d.recipient)
-                        .bind(&d.template_kind)
-                        .bind(&d.language)
-                        .bind(d.format.as_str())
-                        .bind(&d.aggregation_key)
-                        .bind(d.interval_secs)
-                        .bind(&d.event_key)
-                        .bind($crate::common::json(&d.event))
-                        .bind(d.source.as_str())
-                        .bind(&d.source_id)
-                        .bind(d.incident_id.map(|i| i.to_string()))
-                        .bind(now)
-                        .bind(None::<String>)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err($crate::common::conflict("directive"))?;
-                    let row = sqlx::query(&format!("SELECT {DIRECTIVE_COLUMNS} FROM notification_directives WHERE id = $1")).bind(id.to_string()).fetch_one(&mut *tx).await?;
-                    stored.push(directive_from_row(&row)?);
+                    stored.push(rampart_core::notification::Directive {
+                        id: rampart_core::ids::new_id(),
+                        org_id: d.org_id,
+                        recipient: d.recipient.clone(),
+                        template_kind: d.template_kind.clone(),
+                        language: d.language.clone(),
+                        format: d.format,
+                        aggregation_key: d.aggregation_key.clone(),
+                        interval_secs: d.interval_secs,
+                        event_key: d.event_key.clone(),
+                        event: d.event.clone(),
+                        source: d.source,
+                        source_id: d.source_id.clone(),
+                        incident_id: d.incident_id,
+                        created_at: now,
+                        notification_id: None,
+                    });
+                }
+                // Stored many rows per statement: a feed may hand over thousands at once.
+                for chunk in stored.chunks(50) {
+                    let sql = format!("INSERT INTO notification_directives ({DIRECTIVE_COLUMNS}) VALUES {}", $crate::registry_sql::value_rows(chunk.len(), 15));
+                    let mut q = sqlx::query(&sql);
+                    for d in chunk {
+                        q = q
+                            .bind(d.id.to_string())
+                            .bind(d.org_id.map(|o| o.to_string()))
+                            .bind(d.recipient.clone())
+                            .bind(d.template_kind.clone())
+                            .bind(d.language.clone())
+                            .bind(d.format.as_str())
+                            .bind(d.aggregation_key.clone())
+                            .bind(d.interval_secs)
+                            .bind(d.event_key.clone())
+                            .bind($crate::common::json(&d.event))
+                            .bind(d.source.as_str())
+                            .bind(d.source_id.clone())
+                            .bind(d.incident_id.map(|i| i.to_string()))
+                            .bind(d.created_at)
+                            .bind(None::<String>);
+                    }
+                    q.execute(&mut *tx).await.map_err($crate::common::conflict("directive"))?;
                 }
                 if !stored.is_empty() {
                     let summary = serde_json::json!({ "stored": stored.len(), "skipped": skipped }).to_string();

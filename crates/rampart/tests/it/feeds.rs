@@ -116,6 +116,28 @@ fn a_shadowserver_report_is_parsed_routed_deduplicated_and_quarantined() {
         assert_eq!(outbox[0]["event_count"].as_u64(), Some(routed), "{outbox}");
         assert_eq!(outbox[0]["recipient"], "abuse@hosting.example");
 
+        // CSV output with chosen columns.
+        let csv = install.data_dir().join("events.csv");
+        let csv_arg = format!("csv:{}", csv.display());
+        install.ok(
+            &[
+                "ingest",
+                "--feed",
+                "csv test",
+                "--output",
+                &csv_arg,
+                "--csv-columns",
+                "source.ip,source.asn,classification.type",
+                file.to_str().unwrap(),
+            ],
+            None,
+        );
+        let text = std::fs::read_to_string(&csv).unwrap();
+        let mut rows = text.lines();
+        assert_eq!(rows.next(), Some("source.ip,source.asn,classification.type"));
+        assert_eq!(rows.next(), Some("198.51.100.179,25255,vulnerable-system"));
+        assert_eq!(rows.count() as u64 + 1, written, "one line per accepted event");
+
         let counts = install.ok(&["feeds", "counts"], None);
         assert!(counts.contains(&format!("DNS-Open-Resolvers\t{org_id}\tvulnerable-system\t{routed}")), "{counts}");
     }

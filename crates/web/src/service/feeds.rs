@@ -38,7 +38,25 @@ pub enum FeedFormat {
 #[derive(Debug, Clone)]
 pub enum OutputSpec {
     IntelmqJsonl(PathBuf),
+    /// CSV with these columns (IntelMQ field names), a header line first.
+    Csv(PathBuf, Vec<String>),
 }
+
+/// Columns of CSV output when none are named.
+pub const DEFAULT_CSV_COLUMNS: &[&str] = &[
+    "time.source",
+    "source.ip",
+    "source.port",
+    "source.asn",
+    "source.network",
+    "source.geolocation.cc",
+    "source.reverse_dns",
+    "classification.taxonomy",
+    "classification.type",
+    "classification.identifier",
+    "feed.name",
+    "extra.rampart_org",
+];
 
 #[derive(Clone)]
 pub struct IngestOptions {
@@ -254,15 +272,29 @@ pub async fn ingest_file(
     let resume = checkpoint.filter(|c| !c.finished && !opts.force);
     let mut offset = resume.map(|c| c.bytes_done as u64).unwrap_or(header_len).max(header_len);
     let mut lines_done = resume.map(|c| c.lines_done).unwrap_or(i64::from(header_len > 0));
+    let csv_columns: Option<Vec<rampart_pipeline::event::FieldId>> = match &opts.output {
+        Some(OutputSpec::Csv(_, columns)) => Some(
+            columns
+                .iter()
+                .map(|c| rampart_pipeline::event::FieldId::intern(c).map_err(|e| ServiceError::Invalid(format!("CSV output column: {e}"))))
+                .collect::<Result<_, _>>()?,
+        ),
+        _ => None,
+    };
     let mut output = match &opts.output {
-        Some(OutputSpec::IntelmqJsonl(out)) => {
-            let f = std::fs::OpenOptions::new().create(true).append(true).open(out).map_err(|e| io_error("opening", out, e))?;
-            let keep = match resume {
+        Some(OutputSpec::IntelmqJsonl(out) | OutputSpec::Csv(out, _)) => {
+            let mut f = std::fs::OpenOptions::new().create(true).append(true).open(out).map_err(|e| io_error("opening", out, e))?;
+            let mut keep = match resume {
                 Some(c) => c.output_bytes as u64,
                 None => f.metadata().map_err(|e| io_error("reading", out, e))?.len(),
             };
             // A crash after writing but before committing left lines the next run writes again.
             f.set_len(keep).map_err(|e| io_error("truncating", out, e))?;
+            if let (Some(OutputSpec::Csv(_, columns)), 0) = (&opts.output, keep) {
+                let header = format!("{}\n", columns.join(","));
+                f.write_all(header.as_bytes()).map_err(|e| io_error("writing", out, e))?;
+                keep = header.len() as u64;
+            }
             Some((f, keep))
         }
         None => None,
@@ -350,9 +382,19 @@ pub async fn ingest_file(
         // file output is cut back and whose directives are recognised as already waiting.
         let mut output_bytes = 0i64;
         if let Some((f, len)) = output.as_mut() {
-            f.write_all(&out.jsonl).map_err(|e| ServiceError::Invalid(format!("writing the output: {e}")))?;
+            let csv;
+            let bytes: &[u8] = match &csv_columns {
+                Some(columns) => {
+                    let mut text = Vec::with_capacity(out.jsonl.len() / 3);
+                    engine::events_to_csv(&out.jsonl, columns, &mut text);
+                    csv = text;
+                    &csv
+                }
+                None => &out.jsonl,
+            };
+            f.write_all(bytes).map_err(|e| ServiceError::Invalid(format!("writing the output: {e}")))?;
             f.flush().map_err(|e| ServiceError::Invalid(format!("writing the output: {e}")))?;
-            *len += out.jsonl.len() as u64;
+            *len += bytes.len() as u64;
             output_bytes = *len as i64;
         }
         if !out.notify.is_empty() {
