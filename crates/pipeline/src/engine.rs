@@ -16,7 +16,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use uuid::Uuid;
 
 /// Turns one CSV record into an event; implemented by each feed format.
-pub trait RowParser: Sync {
+pub trait RowParser: Send + Sync {
     /// `record.line` is the row's line in the whole input.
     fn parse_row<'a>(&self, fields: &[Cow<'a, str>], record: RecordInfo<'a>, event: &mut Event<'a>) -> Result<(), String>;
 }

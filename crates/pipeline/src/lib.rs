@@ -9,5 +9,6 @@ pub mod csv;
 pub mod engine;
 pub mod event;
 pub mod experts;
+pub mod mapping;
 pub mod rules;
 pub mod shadowserver;

@@ -44,6 +44,9 @@ pub struct FeedsConfig {
     pub schema_file: String,
     /// How long an accepted event suppresses its duplicates.
     pub dedupe_hours: i64,
+    /// Generic CSV feeds: column → field mappings (docs/feeds.md), chosen with `ingest --mapping NAME`.
+    #[serde(default)]
+    pub mappings: Vec<rampart_pipeline::mapping::MappingSpec>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -161,6 +164,7 @@ impl Default for Config {
                 rules_file: String::new(),
                 schema_file: String::new(),
                 dedupe_hours: 24,
+                mappings: Vec::new(),
             },
         }
     }
@@ -268,6 +272,12 @@ impl Config {
         }
         if self.feeds.poll_seconds < 1 || self.feeds.dedupe_hours < 0 {
             bail!("feeds.poll_seconds must be positive and feeds.dedupe_hours not negative");
+        }
+        for (i, m) in self.feeds.mappings.iter().enumerate() {
+            m.check().map_err(|e| anyhow::anyhow!("feeds.mappings: {e}"))?;
+            if self.feeds.mappings[..i].iter().any(|other| other.name == m.name) {
+                bail!("feeds.mappings: the name {:?} is used twice", m.name);
+            }
         }
         if self.auth.session_hours < 1
             || self.auth.login_max_failures < 1
@@ -470,6 +480,13 @@ rules_file = ""
 schema_file = ""
 # How long an accepted event suppresses its duplicates.   (RAMPART_FEEDS_DEDUPE_HOURS)
 dedupe_hours = 24
+# Generic CSV feeds, read with `rampart ingest --mapping NAME`:
+# [[feeds.mappings]]
+# name = "vendor-blocklist"
+# columns = { ip = "source.ip", port = "source.port", seen = "time.source" }
+# types = { "source.port" = "integer", "time.source" = "timestamp" }   # text, integer, float, boolean, timestamp
+# constants = { "classification.type" = "blacklist", "feed.name" = "Vendor blocklist" }
+# required = ["source.ip"]
 "#;
 
 #[cfg(test)]

@@ -25,6 +25,9 @@ pub struct IngestArgs {
     /// `shadowserver` or `intelmq`; default by file extension.
     #[arg(long)]
     format: Option<String>,
+    /// Read the files with this `[[feeds.mappings]]` entry of the configuration.
+    #[arg(long)]
+    mapping: Option<String>,
     /// Shadowserver report type (e.g. scan_dns) when the file name does not carry it.
     #[arg(long)]
     report_type: Option<String>,
@@ -129,12 +132,27 @@ pub async fn run(store: &dyn Store, config: &Config, args: IngestArgs) -> anyhow
     let mut summaries = Vec::new();
     for path in &args.files {
         let is_json = path.extension().is_some_and(|e| e == "jsonl" || e == "json");
-        let format = match args.format.as_deref() {
-            Some("shadowserver") => FeedFormat::Shadowserver { report_type: args.report_type.clone() },
-            Some("intelmq") => FeedFormat::IntelmqJson,
-            Some(other) => bail!("unknown --format {other:?}: use shadowserver or intelmq"),
-            None if is_json => FeedFormat::IntelmqJson,
-            None => FeedFormat::Shadowserver { report_type: args.report_type.clone() },
+        let mapping = match &args.mapping {
+            Some(name) => Some(Arc::new(
+                config
+                    .feeds
+                    .mappings
+                    .iter()
+                    .find(|m| &m.name == name)
+                    .cloned()
+                    .ok_or_else(|| anyhow::anyhow!("no [[feeds.mappings]] entry is named {name:?}"))?,
+            )),
+            None => None,
+        };
+        let format = match (args.format.as_deref(), mapping) {
+            (_, Some(spec)) => FeedFormat::Mapping(spec),
+            (format, None) => match format {
+                Some("shadowserver") => FeedFormat::Shadowserver { report_type: args.report_type.clone() },
+                Some("intelmq") => FeedFormat::IntelmqJson,
+                Some(other) => bail!("unknown --format {other:?}: use shadowserver or intelmq"),
+                None if is_json => FeedFormat::IntelmqJson,
+                None => FeedFormat::Shadowserver { report_type: args.report_type.clone() },
+            },
         };
         let opts = IngestOptions { format, ..base.clone() };
         let bar = Bar { label: "ingesting" };

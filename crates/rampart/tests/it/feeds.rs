@@ -210,3 +210,36 @@ fn a_run_killed_mid_feed_resumes_without_loss_or_repeats() {
         assert_eq!(outbox[0]["event_count"], 6_000, "every constituent event told exactly once: {outbox}");
     }
 }
+
+#[test]
+fn a_generic_csv_feed_is_read_with_a_mapping_from_the_configuration() {
+    let install = crate::harness::sqlite_install();
+    let config = install.data_dir().join("rampart.toml");
+    std::fs::write(
+        &config,
+        r#"
+[[feeds.mappings]]
+name = "vendor"
+columns = { ip = "source.ip", port = "source.port", seen = "time.source" }
+types = { "source.port" = "integer", "time.source" = "timestamp" }
+constants = { "classification.type" = "blacklist", "feed.name" = "Vendor blocklist" }
+required = ["source.ip"]
+"#,
+    )
+    .unwrap();
+    let file = install.data_dir().join("vendor.csv");
+    std::fs::write(&file, "seen,ip,port,comment\n2026-11-30 08:00:00,192.0.2.7,443,x\n2026-11-30 08:01:00,192.0.2.8,https,y\n").unwrap();
+    let out = install.data_dir().join("events.jsonl");
+    let output = format!("intelmq-jsonl:{}", out.display());
+    let cfg = config.display().to_string();
+    let run = install.cli(&["--config", &cfg, "ingest", "--mapping", "vendor", "--output", &output, file.to_str().unwrap()], None, &[]);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "{stdout} {}", String::from_utf8_lossy(&run.stderr));
+    assert!(stdout.contains("feed Vendor blocklist") && stdout.contains("written 1") && stdout.contains("quarantined 1"), "{stdout}");
+    let events = lines(&out);
+    assert_eq!(events[0]["source.port"], 443);
+    assert_eq!(events[0]["time.source"], "2026-11-30T08:00:00+00:00");
+    assert_eq!(events[0]["classification.taxonomy"], "other", "filled from the type");
+    let unknown = install.cli(&["--config", &cfg, "ingest", "--mapping", "nope", file.to_str().unwrap()], None, &[]);
+    assert!(!unknown.status.success() && String::from_utf8_lossy(&unknown.stderr).contains("nope"));
+}

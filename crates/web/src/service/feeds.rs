@@ -32,6 +32,8 @@ pub enum FeedFormat {
     Shadowserver { report_type: Option<String> },
     /// IntelMQ JSON lines.
     IntelmqJson,
+    /// A CSV feed read with a mapping from the configuration.
+    Mapping(Arc<rampart_pipeline::mapping::MappingSpec>),
 }
 
 /// Where accepted events go besides notifications.
@@ -162,6 +164,14 @@ impl RowParser for ShadowserverRows {
     }
 }
 
+/// A CSV file's parser with its header line (kept with quarantined rows) and the
+/// feed's default name.
+struct CsvRows {
+    parser: Box<dyn RowParser>,
+    header_line: String,
+    feed_name: String,
+}
+
 /// The column names of a CSV header line.
 fn header_columns(line: &str) -> Vec<String> {
     let mut reader = CsvReader::new(line);
@@ -229,20 +239,22 @@ pub async fn ingest_file(
     let mut file = std::fs::File::open(path).map_err(|e| io_error("opening", path, e))?;
 
     // The header (CSV) and the parser for this file.
-    let (parser, header_len): (Option<ShadowserverRows>, u64) = match &opts.format {
-        FeedFormat::Shadowserver { report_type } => {
-            let mut first = Vec::new();
-            let mut byte = [0u8; 1];
-            while file.read(&mut byte).map_err(|e| io_error("reading", path, e))? == 1 {
-                first.push(byte[0]);
-                if byte[0] == b'\n' || first.len() > 1 << 16 {
-                    break;
-                }
+    let mut read_header = || -> ServiceResult<(String, u64)> {
+        let mut first = Vec::new();
+        let mut byte = [0u8; 1];
+        while file.read(&mut byte).map_err(|e| io_error("reading", path, e))? == 1 {
+            first.push(byte[0]);
+            if byte[0] == b'\n' || first.len() > 1 << 16 {
+                break;
             }
-            let header =
-                String::from_utf8(first).map_err(|_| ServiceError::Invalid(format!("{file_name}: the header line is not UTF-8")))?;
-            let header_len = header.len() as u64;
-            let header_line = header.trim_end_matches(['\r', '\n']).trim_start_matches('\u{feff}').to_string();
+        }
+        let header = String::from_utf8(first).map_err(|_| ServiceError::Invalid(format!("{file_name}: the header line is not UTF-8")))?;
+        let header_len = header.len() as u64;
+        Ok((header.trim_end_matches(['\r', '\n']).trim_start_matches('\u{feff}').to_string(), header_len))
+    };
+    let (parser, header_len): (Option<CsvRows>, u64) = match &opts.format {
+        FeedFormat::Shadowserver { report_type } => {
+            let (header_line, header_len) = read_header()?;
             let report = match report_type {
                 Some(t) => opts.schema.report(t).ok_or_else(|| ServiceError::Invalid(format!("unknown Shadowserver report type {t:?}")))?,
                 None => opts.schema.report_for_file_name(&file_name).ok_or_else(|| {
@@ -253,13 +265,23 @@ pub async fn ingest_file(
             let refs: Vec<&str> = columns.iter().map(String::as_str).collect();
             let compiled =
                 report.compile(&refs).map_err(|e| ServiceError::Invalid(format!("{file_name}: {e}")))?.with_raw(opts.include_raw);
-            (Some(ShadowserverRows { report: compiled, header_line }), header_len)
+            let feed_name = compiled.feed_name().to_string();
+            let rows = ShadowserverRows { report: compiled, header_line: header_line.clone() };
+            (Some(CsvRows { parser: Box::new(rows), header_line, feed_name }), header_len)
+        }
+        FeedFormat::Mapping(spec) => {
+            let (header_line, header_len) = read_header()?;
+            let columns = header_columns(&header_line);
+            let refs: Vec<&str> = columns.iter().map(String::as_str).collect();
+            let compiled = spec.compile(&refs).map_err(|e| ServiceError::Invalid(format!("{file_name}: {e}")))?;
+            let feed_name = spec.constants.get("feed.name").cloned().unwrap_or_else(|| spec.name.clone());
+            (Some(CsvRows { parser: Box::new(compiled), header_line, feed_name }), header_len)
         }
         FeedFormat::IntelmqJson => (None, 0),
     };
-    let feed = opts.feed.clone().unwrap_or_else(|| match (&opts.format, &parser) {
-        (FeedFormat::Shadowserver { .. }, Some(p)) => p.report.feed_name().to_string(),
-        _ => file_name.clone(),
+    let feed = opts.feed.clone().unwrap_or_else(|| match &parser {
+        Some(p) => p.feed_name.clone(),
+        None => file_name.clone(),
     });
 
     // Where an interrupted run stopped.
@@ -369,7 +391,7 @@ pub async fn ingest_file(
                 notify_all: opts.notify,
             };
             let input = match parser_ref {
-                Some(p) => BatchInput::Csv { parser: p, text: &text, first_line },
+                Some(p) => BatchInput::Csv { parser: &*p.parser, text: &text, first_line },
                 None => BatchInput::JsonLines { text: &text, first_line },
             };
             engine::process_batch(input, &stages, threads, &mut seen, &mut scratch)
