@@ -77,26 +77,14 @@ fn extra_routing(paths: &[PathBuf]) -> anyhow::Result<Vec<RoutingRow>> {
         for r in parsed.rejected.iter().take(20) {
             eprintln!("  {}:{}: {}", path.display(), r.line, r.reason);
         }
-        rows.extend(parsed.rows.into_iter().map(|r| RoutingRow { prefix: r.prefix, asn: r.asn, country: r.country }));
+        rows.extend(parsed.rows.into_iter().map(RoutingRow::from));
     }
     Ok(rows)
 }
 
 pub async fn run(store: &dyn Store, config: &Config, args: IngestArgs) -> anyhow::Result<ExitCode> {
-    let schema = match &args.schema {
-        Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-            rampart_pipeline::shadowserver::Schema::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
-        }
-        None => rampart_pipeline::shadowserver::Schema::builtin().clone(),
-    };
-    let rules = match &args.rules {
-        Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-            Some(Arc::new(rampart_pipeline::rules::compile(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?))
-        }
-        None => None,
-    };
+    let schema = crate::shadowserver_schema(args.schema.as_deref())?;
+    let rules = args.rules.as_deref().map(crate::feed_rules).transpose()?.map(Arc::new);
     let output = match args.output.as_deref() {
         Some(spec) => match spec.split_once(':') {
             Some(("intelmq-jsonl", path)) => Some(OutputSpec::IntelmqJsonl(PathBuf::from(path))),
@@ -112,21 +100,20 @@ pub async fn run(store: &dyn Store, config: &Config, args: IngestArgs) -> anyhow
         },
         None => None,
     };
-    let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
     let index = RouteIndex::new(&config.constituency.country);
+    let defaults = IngestOptions::defaults(Arc::new(schema));
     let base = IngestOptions {
         feed: args.feed.clone(),
-        format: FeedFormat::IntelmqJson,
         include_raw: !args.no_raw,
         notify: args.notify,
         rules,
         dedupe_window: chrono::Duration::hours(args.dedupe_hours.max(0)),
-        threads,
+        threads: args.threads.unwrap_or(defaults.threads),
         batch_bytes: args.batch_mib.clamp(1, 1024) << 20,
         output,
         extra_routing: extra_routing(&args.routing)?,
         force: args.force,
-        schema: Arc::new(schema),
+        ..defaults
     };
     let mut failed = false;
     let mut summaries = Vec::new();

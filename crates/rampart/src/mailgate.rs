@@ -11,31 +11,49 @@ const EX_TEMPFAIL: u8 = 75;
 /// Larger messages are bounced rather than half-read.
 const MAX_MESSAGE_BYTES: u64 = 64 * 1024 * 1024;
 
-pub async fn run(config: &Config, queue: Option<&str>) -> ExitCode {
+/// The message on standard input, or the exit status that refuses it.
+fn read_message() -> Result<Vec<u8>, ExitCode> {
     let mut raw = Vec::new();
     if let Err(e) = std::io::stdin().take(MAX_MESSAGE_BYTES + 1).read_to_end(&mut raw) {
         eprintln!("mailgate: reading the message failed: {e}");
-        return ExitCode::from(EX_TEMPFAIL);
+        return Err(ExitCode::from(EX_TEMPFAIL));
     }
     if raw.len() as u64 > MAX_MESSAGE_BYTES {
         eprintln!("mailgate: the message is larger than {MAX_MESSAGE_BYTES} bytes");
-        return ExitCode::from(EX_DATAERR);
+        return Err(ExitCode::from(EX_DATAERR));
     }
-    if raw.iter().all(u8::is_ascii_whitespace) {
-        eprintln!("mailgate: empty message");
-        return ExitCode::from(EX_DATAERR);
-    }
+    Ok(raw)
+}
+
+/// The database, migrated; when it is not there, the MTA keeps the message and retries.
+async fn ready_store(config: &Config) -> Result<std::sync::Arc<dyn rampart_store::Store>, ExitCode> {
     let store = match crate::open_store(config).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("mailgate: the database is not available, the MTA will retry: {e:#}");
-            return ExitCode::from(EX_TEMPFAIL);
+            return Err(ExitCode::from(EX_TEMPFAIL));
         }
     };
     if let Err(e) = store.migrate().await {
         eprintln!("mailgate: the database is not ready, the MTA will retry: {e}");
-        return ExitCode::from(EX_TEMPFAIL);
+        return Err(ExitCode::from(EX_TEMPFAIL));
     }
+    Ok(store)
+}
+
+pub async fn run(config: &Config, queue: Option<&str>) -> ExitCode {
+    let raw = match read_message() {
+        Ok(raw) => raw,
+        Err(code) => return code,
+    };
+    if raw.iter().all(u8::is_ascii_whitespace) {
+        eprintln!("mailgate: empty message");
+        return ExitCode::from(EX_DATAERR);
+    }
+    let store = match ready_store(config).await {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
     let keyring = match keyring(config) {
         Ok(k) => {
             // Contacts' keys in the registry count as known signers too.
@@ -89,15 +107,10 @@ fn keyring(config: &Config) -> Result<Option<rampart_notify::openpgp::Keyring>, 
 /// attachments, or with one that cannot be ingested at all, bounces (65) after its
 /// files were kept under `<data_dir>/feeds/incoming/`.
 pub async fn run_feed(config: &Config, feed: &str) -> ExitCode {
-    let mut raw = Vec::new();
-    if let Err(e) = std::io::stdin().take(MAX_MESSAGE_BYTES + 1).read_to_end(&mut raw) {
-        eprintln!("mailgate: reading the message failed: {e}");
-        return ExitCode::from(EX_TEMPFAIL);
-    }
-    if raw.len() as u64 > MAX_MESSAGE_BYTES {
-        eprintln!("mailgate: the message is larger than {MAX_MESSAGE_BYTES} bytes");
-        return ExitCode::from(EX_DATAERR);
-    }
+    let raw = match read_message() {
+        Ok(raw) => raw,
+        Err(code) => return code,
+    };
     let Ok(mail) = rampart_notify::intake::parse(&raw) else {
         eprintln!("mailgate: not a mail message");
         return ExitCode::from(EX_DATAERR);
@@ -107,17 +120,10 @@ pub async fn run_feed(config: &Config, feed: &str) -> ExitCode {
         eprintln!("mailgate: the message to feed {feed:?} has no attachment");
         return ExitCode::from(EX_DATAERR);
     }
-    let store = match crate::open_store(config).await {
+    let store = match ready_store(config).await {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("mailgate: the database is not available, the MTA will retry: {e:#}");
-            return ExitCode::from(EX_TEMPFAIL);
-        }
+        Err(code) => return code,
     };
-    if let Err(e) = store.migrate().await {
-        eprintln!("mailgate: the database is not ready, the MTA will retry: {e}");
-        return ExitCode::from(EX_TEMPFAIL);
-    }
     let mut options = match crate::feed_options(config) {
         Ok(o) => o,
         Err(e) => {

@@ -200,22 +200,27 @@ pub(crate) async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>
 
 /// How feed files are processed, from the `[feeds]` settings.
 pub(crate) fn feed_options(config: &Config) -> anyhow::Result<rampart_web::service::feeds::IngestOptions> {
-    let schema = if config.feeds.schema_file.is_empty() {
-        rampart_pipeline::shadowserver::Schema::builtin().clone()
-    } else {
-        let path = &config.feeds.schema_file;
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
-        rampart_pipeline::shadowserver::Schema::parse(&text).map_err(|e| anyhow::anyhow!("{path}: {e}"))?
-    };
-    let mut options = rampart_web::service::feeds::IngestOptions::defaults(Arc::new(schema));
+    let schema = Some(config.feeds.schema_file.as_str()).filter(|p| !p.is_empty()).map(std::path::Path::new);
+    let mut options = rampart_web::service::feeds::IngestOptions::defaults(Arc::new(shadowserver_schema(schema)?));
     options.notify = config.feeds.notify;
     options.dedupe_window = chrono::Duration::hours(config.feeds.dedupe_hours);
     if !config.feeds.rules_file.is_empty() {
-        let path = &config.feeds.rules_file;
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
-        options.rules = Some(Arc::new(rampart_pipeline::rules::compile(&text).map_err(|e| anyhow::anyhow!("{path}: {e}"))?));
+        options.rules = Some(Arc::new(feed_rules(std::path::Path::new(&config.feeds.rules_file))?));
     }
     Ok(options)
+}
+
+/// The Shadowserver report schema in `path`, or the shipped one.
+pub(crate) fn shadowserver_schema(path: Option<&std::path::Path>) -> anyhow::Result<rampart_pipeline::shadowserver::Schema> {
+    let Some(path) = path else { return Ok(rampart_pipeline::shadowserver::Schema::builtin().clone()) };
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    rampart_pipeline::shadowserver::Schema::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+/// The feed rules in `path`, compiled.
+pub(crate) fn feed_rules(path: &std::path::Path) -> anyhow::Result<rampart_pipeline::rules::RuleSet> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    rampart_pipeline::rules::compile(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
 /// The CERT key that signs notifications, when one is configured.

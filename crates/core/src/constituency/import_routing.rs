@@ -18,6 +18,12 @@ pub struct RoutingRecord {
     pub country: Option<String>,
 }
 
+impl From<RoutingRecord> for crate::constituency::resolve::RoutingRow {
+    fn from(r: RoutingRecord) -> Self {
+        Self { prefix: r.prefix, asn: r.asn, country: r.country }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ParsedRouting {
     /// In file order; each prefix once.

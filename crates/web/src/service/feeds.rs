@@ -8,9 +8,8 @@ use super::notifications;
 use super::routing::RouteIndex;
 use super::{ServiceError, ServiceResult};
 use chrono::Utc;
-use rampart_core::constituency::resolve::{AssetRecord, ConstituencyIndex, RoutingRow};
+use rampart_core::constituency::resolve::{ConstituencyIndex, RoutingRow};
 use rampart_core::notification::{DirectiveSource, NewDirective, NotificationFormat};
-use rampart_core::registry::AssetStatus;
 use rampart_pipeline::csv::{CsvReader, RecordInfo};
 use rampart_pipeline::engine::{self, BatchInput, BatchOutput, Counts, FingerprintSet, RowParser, Scratch, Stages};
 use rampart_pipeline::event::Event;
@@ -187,15 +186,7 @@ async fn index_for(store: &dyn Store, index: &RouteIndex, extra: &[RoutingRow]) 
     if extra.is_empty() {
         return index.current(store).await;
     }
-    let assets: Vec<AssetRecord> =
-        store.registry().assets_with_status(AssetStatus::Active).await?.into_iter().map(AssetRecord::from).collect();
-    let mut routing = store.registry().routing_rows().await?;
-    routing.extend(extra.iter().cloned());
-    let national = store.registry().peers().await?.into_iter().filter(|p| p.national).map(|p| (p.country, p.org_id)).collect();
-    let home = index.home_country().to_string();
-    tokio::task::spawn_blocking(move || Arc::new(ConstituencyIndex::build(&assets, routing, national, &home, Utc::now())))
-        .await
-        .map_err(|e| ServiceError::Invalid(format!("building the routing index failed: {e}")))
+    Ok(Arc::new(index.build(store, extra.to_vec()).await?))
 }
 
 fn io_error(what: &str, path: &Path, e: std::io::Error) -> ServiceError {

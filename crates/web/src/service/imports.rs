@@ -156,8 +156,7 @@ pub async fn import_routing(
     parsed: &ParsedRouting,
 ) -> ServiceResult<RoutingSummary> {
     let name = check_source_name(name)?;
-    let rows: Vec<RoutingRow> =
-        parsed.rows.iter().map(|r| RoutingRow { prefix: r.prefix, asn: r.asn, country: r.country.clone() }).collect();
+    let rows: Vec<RoutingRow> = parsed.rows.iter().cloned().map(RoutingRow::from).collect();
     let prefixes = store.registry().replace_routing(actor, &name, &rows).await?;
     index.invalidate();
     Ok(RoutingSummary { source: name, lines: parsed.lines, prefixes, rejected: parsed.rejected.iter().map(RejectedLine::from).collect() })

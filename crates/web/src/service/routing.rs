@@ -5,7 +5,7 @@
 
 use super::{ServiceError, ServiceResult};
 use chrono::Utc;
-use rampart_core::constituency::resolve::{AssetRecord, ConstituencyIndex, MatchVia, RouteAnswer};
+use rampart_core::constituency::resolve::{AssetRecord, ConstituencyIndex, MatchVia, RouteAnswer, RoutingRow};
 use rampart_core::org::Organisation;
 use rampart_core::policy::{self, Caller};
 use rampart_core::registry::{AssetStatus, Contact};
@@ -78,18 +78,26 @@ impl RouteIndex {
         if let Some(b) = self.built.lock().expect("index lock").as_ref().filter(|b| b.generation >= generation) {
             return Ok(b.index.clone());
         }
+        let index = Arc::new(self.build(store, Vec::new()).await?);
+        *self.built.lock().expect("index lock") = Some(Built { generation, checked: Instant::now(), index: index.clone() });
+        Ok(index)
+    }
+}
+
+impl RouteIndex {
+    /// An index of the registry as it is now, with `extra` routing rows on top (a feed
+    /// run's own IP→ASN table); it is not kept.
+    pub async fn build(&self, store: &dyn Store, extra: Vec<RoutingRow>) -> ServiceResult<ConstituencyIndex> {
         let assets = store.registry().assets_with_status(AssetStatus::Active).await?;
-        let routing = store.registry().routing_rows().await?;
+        let mut routing = store.registry().routing_rows().await?;
+        routing.extend(extra);
         let national: HashMap<String, Uuid> =
             store.registry().peers().await?.into_iter().filter(|p| p.national).map(|p| (p.country.clone(), p.org_id)).collect();
         let records: Vec<AssetRecord> = assets.into_iter().map(AssetRecord::from).collect();
         let home = self.home_country.clone();
-        let index = tokio::task::spawn_blocking(move || ConstituencyIndex::build(&records, routing, national, &home, Utc::now()))
+        tokio::task::spawn_blocking(move || ConstituencyIndex::build(&records, routing, national, &home, Utc::now()))
             .await
-            .map_err(|e| ServiceError::Invalid(format!("building the routing index failed: {e}")))?;
-        let index = Arc::new(index);
-        *self.built.lock().expect("index lock") = Some(Built { generation, checked: Instant::now(), index: index.clone() });
-        Ok(index)
+            .map_err(|e| ServiceError::Invalid(format!("building the routing index failed: {e}")))
     }
 }
 
