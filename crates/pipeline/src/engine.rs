@@ -8,6 +8,7 @@
 use crate::csv::RecordInfo;
 use crate::event::{fields, read_intelmq_json, Event, FieldId, Kind};
 use crate::experts::{self, DedupeKeys, Routed};
+pub use crate::mapping::LineParser;
 use crate::rules::RuleSet;
 use rampart_core::constituency::resolve::ConstituencyIndex;
 use std::borrow::Cow;
@@ -144,9 +145,19 @@ pub fn complete_records(bytes: &[u8]) -> usize {
     last
 }
 
+/// For line-oriented input (JSON lines), where a quote is no CSV quote: the length of
+/// the prefix of `bytes` that ends with a newline.
+pub fn complete_lines(bytes: &[u8]) -> usize {
+    bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)
+}
+
 /// Splits `text` (complete records) into at most `parts` pieces at record boundaries,
 /// with the 0-based physical line each piece starts at.
 pub fn split_records(text: &str, parts: usize) -> Vec<(usize, &str)> {
+    split_pieces(text, parts, true)
+}
+
+fn split_pieces(text: &str, parts: usize, csv_quotes: bool) -> Vec<(usize, &str)> {
     let bytes = text.as_bytes();
     let parts = parts.max(1);
     let target = bytes.len() / parts + 1;
@@ -155,7 +166,7 @@ pub fn split_records(text: &str, parts: usize) -> Vec<(usize, &str)> {
     let mut lines_in_piece = 0usize;
     for (i, &b) in bytes.iter().enumerate() {
         match b {
-            b'"' => in_quotes = !in_quotes,
+            b'"' if csv_quotes => in_quotes = !in_quotes,
             b'\n' => {
                 lines_in_piece += 1;
                 if !in_quotes && i + 1 - start >= target && out.len() + 1 < parts {
@@ -270,7 +281,17 @@ fn run_csv_piece<'t>(parser: &dyn RowParser, text: &'t str, first_line: usize, s
     piece
 }
 
-fn run_jsonl_piece<'t>(text: &'t str, first_line: usize, stages: &Stages<'t>, json: Vec<u8>) -> Piece {
+/// IntelMQ JSON lines as a line format.
+struct IntelmqLines;
+
+impl LineParser for IntelmqLines {
+    fn parse_line<'a>(&self, line: &'a str, event: &mut Event<'a>) -> Result<(), String> {
+        *event = read_intelmq_json(line).map_err(|e| e.to_string())?;
+        Ok(())
+    }
+}
+
+fn run_lines_piece<'t>(parser: &dyn LineParser, text: &'t str, first_line: usize, stages: &Stages<'t>, json: Vec<u8>) -> Piece {
     let mut piece = Piece { json, rows: Vec::new(), types: Vec::new() };
     let mut buf = String::new();
     for (i, raw) in text.lines().enumerate() {
@@ -278,18 +299,13 @@ fn run_jsonl_piece<'t>(text: &'t str, first_line: usize, stages: &Stages<'t>, js
         if raw.trim().is_empty() {
             continue;
         }
-        match read_intelmq_json(raw) {
-            Ok(event) => {
-                // Owned values; the run's own (borrowed) ones join them.
-                let mut event: Event<'t> = event;
-                match after_parse(&mut event, stages, &mut buf, line, &mut piece) {
-                    Some(meta) => piece.rows.push(RowResult::Event(meta)),
-                    None => piece.rows.push(RowResult::Dropped),
-                }
-            }
-            Err(e) => {
-                piece.rows.push(RowResult::Quarantined(Quarantined { line, reason: e.to_string(), raw: raw.chars().take(4096).collect() }))
-            }
+        let mut event = Event::new();
+        match parser.parse_line(raw, &mut event) {
+            Ok(()) => match after_parse(&mut event, stages, &mut buf, line, &mut piece) {
+                Some(meta) => piece.rows.push(RowResult::Event(meta)),
+                None => piece.rows.push(RowResult::Dropped),
+            },
+            Err(reason) => piece.rows.push(RowResult::Quarantined(Quarantined { line, reason, raw: raw.chars().take(4096).collect() })),
         }
     }
     piece
@@ -301,6 +317,8 @@ pub enum BatchInput<'t> {
     Csv { parser: &'t dyn RowParser, text: &'t str, first_line: usize },
     /// IntelMQ JSON lines.
     JsonLines { text: &'t str, first_line: usize },
+    /// One record per line, read by `parser` (a JSON mapping).
+    Lines { parser: &'t dyn LineParser, text: &'t str, first_line: usize },
 }
 
 /// Output buffers kept from one batch to the next: fresh ones each time would cost
@@ -328,9 +346,12 @@ pub fn process_batch<'t>(
     scratch: &mut Scratch,
 ) -> BatchOutput {
     let (text, first_line) = match &input {
-        BatchInput::Csv { text, first_line, .. } | BatchInput::JsonLines { text, first_line } => (*text, *first_line),
+        BatchInput::Csv { text, first_line, .. }
+        | BatchInput::JsonLines { text, first_line }
+        | BatchInput::Lines { text, first_line, .. } => (*text, *first_line),
     };
-    let jobs: Vec<((usize, &str), Vec<u8>)> = split_records(text, threads.max(1))
+    let csv_quotes = matches!(input, BatchInput::Csv { .. });
+    let jobs: Vec<((usize, &str), Vec<u8>)> = split_pieces(text, threads.max(1), csv_quotes)
         .into_iter()
         .map(|p| {
             let mut buf = scratch.pieces.pop().unwrap_or_default();
@@ -341,7 +362,8 @@ pub fn process_batch<'t>(
         .collect();
     let run = |((offset, piece_text), buf): ((usize, &'t str), Vec<u8>)| match &input {
         BatchInput::Csv { parser, .. } => run_csv_piece(*parser, piece_text, first_line + offset, stages, buf),
-        BatchInput::JsonLines { .. } => run_jsonl_piece(piece_text, first_line + offset, stages, buf),
+        BatchInput::JsonLines { .. } => run_lines_piece(&IntelmqLines, piece_text, first_line + offset, stages, buf),
+        BatchInput::Lines { parser, .. } => run_lines_piece(*parser, piece_text, first_line + offset, stages, buf),
     };
     let pieces: Vec<Piece> = if jobs.len() <= 1 {
         jobs.into_iter().map(run).collect()

@@ -47,6 +47,9 @@ pub struct FeedsConfig {
     /// Generic CSV feeds: column → field mappings (docs/feeds.md), chosen with `ingest --mapping NAME`.
     #[serde(default)]
     pub mappings: Vec<rampart_pipeline::mapping::MappingSpec>,
+    /// Feeds fetched over HTTP(S) on a schedule with conditional GET (docs/feeds.md).
+    #[serde(default)]
+    pub http: Vec<rampart_web::service::feed_http::HttpFeed>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -165,6 +168,7 @@ impl Default for Config {
                 schema_file: String::new(),
                 dedupe_hours: 24,
                 mappings: Vec::new(),
+                http: Vec::new(),
             },
         }
     }
@@ -277,6 +281,16 @@ impl Config {
             m.check().map_err(|e| anyhow::anyhow!("feeds.mappings: {e}"))?;
             if self.feeds.mappings[..i].iter().any(|other| other.name == m.name) {
                 bail!("feeds.mappings: the name {:?} is used twice", m.name);
+            }
+        }
+        for (i, feed) in self.feeds.http.iter().enumerate() {
+            feed.check().map_err(|e| anyhow::anyhow!("feeds.http: {e}"))?;
+            // The name keys the feed's state file, fingerprints and counts.
+            if let Some(mapping) = feed.mapping.as_deref().filter(|m| !self.feeds.mappings.iter().any(|x| &x.name == m)) {
+                bail!("feeds.http: feed {:?} names the mapping {mapping:?}, which [[feeds.mappings]] does not have", feed.name);
+            }
+            if self.feeds.http[..i].iter().any(|other| other.name == feed.name) {
+                bail!("feeds.http: the name {:?} is used twice", feed.name);
             }
         }
         if self.auth.session_hours < 1
@@ -480,13 +494,23 @@ rules_file = ""
 schema_file = ""
 # How long an accepted event suppresses its duplicates.   (RAMPART_FEEDS_DEDUPE_HOURS)
 dedupe_hours = 24
-# Generic CSV feeds, read with `rampart ingest --mapping NAME`:
+# Generic CSV (or, with format = "json", JSON) feeds, read with `rampart ingest --mapping NAME`,
+# or chosen by the file name patterns in `files` for the watched folder, uploads, mail and HTTP:
 # [[feeds.mappings]]
 # name = "vendor-blocklist"
 # columns = { ip = "source.ip", port = "source.port", seen = "time.source" }
 # types = { "source.port" = "integer", "time.source" = "timestamp" }   # text, integer, float, boolean, timestamp
 # constants = { "classification.type" = "blacklist", "feed.name" = "Vendor blocklist" }
 # required = ["source.ip"]
+# files = ["vendor-blocklist-*.csv"]
+# Feeds fetched over HTTP(S) every `every_minutes`, with conditional GET; the value of the
+# environment variable named by auth_header_env is sent as the Authorization header:
+# [[feeds.http]]
+# name = "shadowserver-scan-dns"
+# url = "https://feeds.example.net/2026-11-30-scan_dns-taiwan-geo.csv"
+# every_minutes = 60
+# auth_header_env = "RAMPART_FEED_TOKEN"
+# mapping = "vendor-blocklist"   # optional: read the body with a mapping
 "#;
 
 #[cfg(test)]
@@ -538,6 +562,22 @@ mod tests {
         assert!(err.contains("RAMPART_SESSION_HOURS"), "{err}");
         let flags = Overrides { database: Some("mysql://x".into()), ..Default::default() };
         assert!(Config::load(None, &no_env, &flags).is_err());
+    }
+
+    #[test]
+    fn http_feeds_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("feeds.toml");
+        let feed = "[[feeds.http]]\nname = \"dns\"\nurl = \"https://feeds.example.net/2026-11-30-scan_dns-tw.csv\"\n";
+        std::fs::write(&file, feed).unwrap();
+        let c = Config::load(Some(&file), &no_env, &Overrides::default()).unwrap();
+        assert_eq!((c.feeds.http[0].every_minutes, c.feeds.http[0].max_bytes()), (60, 1 << 30), "the defaults");
+        std::fs::write(&file, format!("{feed}{feed}")).unwrap();
+        let err = format!("{:#}", Config::load(Some(&file), &no_env, &Overrides::default()).unwrap_err());
+        assert!(err.contains("used twice"), "{err}");
+        std::fs::write(&file, feed.replace("https://", "ftp://")).unwrap();
+        let err = format!("{:#}", Config::load(Some(&file), &no_env, &Overrides::default()).unwrap_err());
+        assert!(err.contains("feeds.http") && err.contains("http://"), "{err}");
     }
 
     #[test]

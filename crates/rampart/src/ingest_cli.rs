@@ -67,6 +67,17 @@ pub struct IngestArgs {
     /// Also write the end summary as JSON to this file.
     #[arg(long)]
     summary_json: Option<PathBuf>,
+    /// Queue the files' batches on NATS JetStream (`nats://host:port[/namespace]`) for
+    /// `rampart worker` processes instead of processing them here.
+    #[arg(long, env = "RAMPART_QUEUE")]
+    queue: Option<String>,
+}
+
+impl IngestArgs {
+    /// The files go to a queue rather than through this process.
+    pub fn queued(&self) -> bool {
+        self.queue.is_some()
+    }
 }
 
 fn extra_routing(paths: &[PathBuf]) -> anyhow::Result<Vec<RoutingRow>> {
@@ -82,7 +93,8 @@ fn extra_routing(paths: &[PathBuf]) -> anyhow::Result<Vec<RoutingRow>> {
     Ok(rows)
 }
 
-pub async fn run(store: &dyn Store, config: &Config, args: IngestArgs) -> anyhow::Result<ExitCode> {
+/// The options every file of this run shares.
+fn base_options(args: &IngestArgs) -> anyhow::Result<IngestOptions> {
     let schema = crate::shadowserver_schema(args.schema.as_deref())?;
     let rules = args.rules.as_deref().map(crate::feed_rules).transpose()?.map(Arc::new);
     let output = match args.output.as_deref() {
@@ -100,9 +112,8 @@ pub async fn run(store: &dyn Store, config: &Config, args: IngestArgs) -> anyhow
         },
         None => None,
     };
-    let index = RouteIndex::new(&config.constituency.country);
     let defaults = IngestOptions::defaults(Arc::new(schema));
-    let base = IngestOptions {
+    Ok(IngestOptions {
         feed: args.feed.clone(),
         include_raw: !args.no_raw,
         notify: args.notify,
@@ -114,33 +125,72 @@ pub async fn run(store: &dyn Store, config: &Config, args: IngestArgs) -> anyhow
         extra_routing: extra_routing(&args.routing)?,
         force: args.force,
         ..defaults
+    })
+}
+
+/// How a file is read: a named mapping, an explicit format, or by its extension.
+fn format_of(config: &Config, args: &IngestArgs, path: &std::path::Path) -> anyhow::Result<FeedFormat> {
+    let is_json = path.extension().is_some_and(|e| e == "jsonl" || e == "json");
+    let mapping = match &args.mapping {
+        Some(name) => Some(Arc::new(
+            config
+                .feeds
+                .mappings
+                .iter()
+                .find(|m| &m.name == name)
+                .cloned()
+                .ok_or_else(|| anyhow::anyhow!("no [[feeds.mappings]] entry is named {name:?}"))?,
+        )),
+        None => None,
     };
+    Ok(match (args.format.as_deref(), mapping) {
+        (_, Some(spec)) => FeedFormat::Mapping(spec),
+        (format, None) => match format {
+            Some("shadowserver") => FeedFormat::Shadowserver { report_type: args.report_type.clone() },
+            Some("intelmq") => FeedFormat::IntelmqJson,
+            Some(other) => bail!("unknown --format {other:?}: use shadowserver or intelmq"),
+            None if is_json => FeedFormat::IntelmqJson,
+            None => FeedFormat::Shadowserver { report_type: args.report_type.clone() },
+        },
+    })
+}
+
+/// `ingest --queue`: the files' batches go to the queue for the workers.
+pub async fn enqueue(config: &Config, args: IngestArgs) -> anyhow::Result<ExitCode> {
+    let address = rampart_web::service::feed_queue::QueueAddress::parse(args.queue.as_deref().unwrap_or_default())?;
+    if args.output.is_some() || !args.routing.is_empty() || args.rules.is_some() {
+        bail!("with --queue, outputs, rules and routing tables are the workers' (their configuration); accepted events go to the queue's event stream");
+    }
+    let base = base_options(&args)?;
+    let mut failed = false;
+    for path in &args.files {
+        let opts = IngestOptions { format: format_of(config, &args, path)?, ..base.clone() };
+        let bar = Bar { label: "queueing" };
+        let progress = move |done: u64, total: u64| bar.show(done as usize, total as usize);
+        match rampart_web::service::feed_queue::enqueue_file(&address, path, &opts, &progress).await {
+            Ok(s) => println!(
+                "{}: queued {} batches ({} bytes){}",
+                path.display(),
+                s.batches,
+                s.bytes,
+                if s.already_queued > 0 { format!(", {} of them were queued before", s.already_queued) } else { String::new() }
+            ),
+            Err(e) => {
+                eprintln!("{}: {e}", path.display());
+                failed = true;
+            }
+        }
+    }
+    Ok(if failed { ExitCode::from(65) } else { ExitCode::SUCCESS })
+}
+
+pub async fn run(store: &dyn Store, config: &Config, args: IngestArgs) -> anyhow::Result<ExitCode> {
+    let index = RouteIndex::new(&config.constituency.country);
+    let base = base_options(&args)?;
     let mut failed = false;
     let mut summaries = Vec::new();
     for path in &args.files {
-        let is_json = path.extension().is_some_and(|e| e == "jsonl" || e == "json");
-        let mapping = match &args.mapping {
-            Some(name) => Some(Arc::new(
-                config
-                    .feeds
-                    .mappings
-                    .iter()
-                    .find(|m| &m.name == name)
-                    .cloned()
-                    .ok_or_else(|| anyhow::anyhow!("no [[feeds.mappings]] entry is named {name:?}"))?,
-            )),
-            None => None,
-        };
-        let format = match (args.format.as_deref(), mapping) {
-            (_, Some(spec)) => FeedFormat::Mapping(spec),
-            (format, None) => match format {
-                Some("shadowserver") => FeedFormat::Shadowserver { report_type: args.report_type.clone() },
-                Some("intelmq") => FeedFormat::IntelmqJson,
-                Some(other) => bail!("unknown --format {other:?}: use shadowserver or intelmq"),
-                None if is_json => FeedFormat::IntelmqJson,
-                None => FeedFormat::Shadowserver { report_type: args.report_type.clone() },
-            },
-        };
+        let format = format_of(config, &args, path)?;
         let opts = IngestOptions { format, ..base.clone() };
         let bar = Bar { label: "ingesting" };
         let progress = move |done: u64, total: u64| bar.show(done as usize, total as usize);

@@ -136,7 +136,7 @@ pub async fn run_feed(config: &Config, feed: &str) -> ExitCode {
     let mut failed = false;
     for file in files {
         let mut opts = options.clone();
-        opts.format = rampart_web::service::feeds::format_for(&file.filename, None);
+        opts.format = opts.format_for(&file.filename, None);
         let result = rampart_web::service::feeds::ingest_bytes(
             &*store,
             &index,

@@ -6,6 +6,7 @@ mod ingest_cli;
 mod mailgate;
 mod progress;
 mod registry_cli;
+mod worker_cli;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -72,7 +73,9 @@ enum Command {
         command: registry_cli::ImportCommand,
     },
     /// Feed files through the pipeline: parse, enrich, route, de-duplicate, notify, write.
-    Ingest(ingest_cli::IngestArgs),
+    Ingest(Box<ingest_cli::IngestArgs>),
+    /// Process feed batches from a NATS JetStream queue (scale-out; see docs/feeds.md).
+    Worker(worker_cli::WorkerArgs),
     /// The feed pipeline's quarantine and counts.
     Feeds {
         #[command(subcommand)]
@@ -147,10 +150,16 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             store.migrate().await?;
             return registry_cli::import(&*store, &config, command).await;
         }
+        Command::Ingest(args) if args.queued() => return ingest_cli::enqueue(&config, *args).await,
+        Command::Worker(args) => {
+            let store = open_store(&config).await?;
+            store.migrate().await?;
+            return worker_cli::run(store, &config, args).await;
+        }
         Command::Ingest(args) => {
             let store = open_store(&config).await?;
             store.migrate().await?;
-            return ingest_cli::run(&*store, &config, args).await;
+            return ingest_cli::run(&*store, &config, *args).await;
         }
         Command::Feeds { command } => {
             let store = open_store(&config).await?;
@@ -204,6 +213,7 @@ pub(crate) fn feed_options(config: &Config) -> anyhow::Result<rampart_web::servi
     let mut options = rampart_web::service::feeds::IngestOptions::defaults(Arc::new(shadowserver_schema(schema)?));
     options.notify = config.feeds.notify;
     options.dedupe_window = chrono::Duration::hours(config.feeds.dedupe_hours);
+    options.mappings = config.feeds.mappings.iter().cloned().map(Arc::new).collect();
     if !config.feeds.rules_file.is_empty() {
         options.rules = Some(Arc::new(feed_rules(std::path::Path::new(&config.feeds.rules_file))?));
     }
@@ -258,6 +268,16 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
     let feed_options = feed_options(&config)?;
     state = state.with_feed_options(feed_options.clone());
+    if !config.feeds.http.is_empty() {
+        tokio::spawn(rampart_web::service::feed_http::poll_http_feeds(
+            state.store.clone(),
+            state.route_index.clone(),
+            config.data_dir.clone(),
+            config.feeds.http.clone(),
+            feed_options.clone(),
+            rampart_web::service::feed_http::POLL_TICK,
+        ));
+    }
     if !config.feeds.watch_dir.is_empty() {
         let dir = std::path::PathBuf::from(&config.feeds.watch_dir);
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;

@@ -49,11 +49,15 @@ macro_rules! impl_feed_store {
                 let mut tx = self.writer().await?;
                 if !b.fingerprints.is_empty() {
                     let packed: Vec<u8> = b.fingerprints.iter().flat_map(|f| f.to_le_bytes()).collect();
-                    sqlx::query("INSERT INTO feed_fingerprints (id, feed, expires_at, fingerprints) VALUES ($1, $2, $3, $4)")
-                        .bind(rampart_core::ids::new_id().to_string())
-                        .bind(&b.feed)
-                        .bind(b.fingerprints_expire)
-                        .bind(packed)
+                    // Numbered per feed, so workers can load only what is new to them.
+                    sqlx::query(
+                        "INSERT INTO feed_fingerprints (id, feed, expires_at, fingerprints, seq) \
+                         VALUES ($1, $2, $3, $4, (SELECT COALESCE(MAX(seq), 0) + 1 FROM feed_fingerprints WHERE feed = $2))",
+                    )
+                    .bind(rampart_core::ids::new_id().to_string())
+                    .bind(&b.feed)
+                    .bind(b.fingerprints_expire)
+                    .bind(packed)
                         .execute(&mut *tx)
                         .await?;
                 }
@@ -152,6 +156,51 @@ macro_rules! impl_feed_store {
                 sqlx::query("DELETE FROM feed_fingerprints WHERE expires_at <= $1").bind(now).execute(&mut *tx).await?;
                 tx.commit().await?;
                 Ok(gone)
+            }
+
+            async fn fingerprints_since(&self, feed: &str, now: chrono::DateTime<chrono::Utc>, after_seq: i64) -> $crate::Result<(Vec<u64>, i64)> {
+                use sqlx::Row as _;
+                let rows = sqlx::query("SELECT seq, expires_at, fingerprints FROM feed_fingerprints WHERE feed = $1 AND seq > $2 ORDER BY seq")
+                    .bind(feed)
+                    .bind(after_seq)
+                    .fetch_all(self.reader())
+                    .await?;
+                let mut out = Vec::new();
+                let mut last = after_seq;
+                for r in &rows {
+                    last = last.max(r.try_get("seq")?);
+                    let expires: chrono::DateTime<chrono::Utc> = r.try_get("expires_at")?;
+                    if expires <= now {
+                        continue;
+                    }
+                    let packed: Vec<u8> = r.try_get("fingerprints")?;
+                    out.extend(packed.chunks_exact(8).map(|c| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]])));
+                }
+                Ok((out, last))
+            }
+
+            async fn take_lease(&self, feed: &str, holder: &str, now: chrono::DateTime<chrono::Utc>, until: chrono::DateTime<chrono::Utc>) -> $crate::Result<bool> {
+                let mut tx = self.writer().await?;
+                let taken = sqlx::query(
+                    "INSERT INTO feed_leases (feed, holder, expires_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (feed) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
+                     WHERE feed_leases.holder = excluded.holder OR feed_leases.expires_at <= $4",
+                )
+                .bind(feed)
+                .bind(holder)
+                .bind(until)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(taken.rows_affected() == 1)
+            }
+
+            async fn release_lease(&self, feed: &str, holder: &str) -> $crate::Result<()> {
+                let mut tx = self.writer().await?;
+                sqlx::query("DELETE FROM feed_leases WHERE feed = $1 AND holder = $2").bind(feed).bind(holder).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(())
             }
         }
     };

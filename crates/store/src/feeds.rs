@@ -73,4 +73,11 @@ pub trait FeedStore: Send + Sync {
     async fn counts(&self, feed: Option<&str>, since_day: &str) -> Result<Vec<FeedCount>>;
     /// Drops fingerprints that expired before `now`; returns how many.
     async fn expire_fingerprints(&self, now: DateTime<Utc>) -> Result<u64>;
+    /// Fingerprints of `feed` committed after sequence number `after_seq` and not expired
+    /// at `now`, with the highest sequence number seen (or `after_seq` when none).
+    async fn fingerprints_since(&self, feed: &str, now: DateTime<Utc>, after_seq: i64) -> Result<(Vec<u64>, i64)>;
+    /// Takes or renews the lease on `feed` for `holder` until `until`; false while
+    /// another holder's lease runs.
+    async fn take_lease(&self, feed: &str, holder: &str, now: DateTime<Utc>, until: DateTime<Utc>) -> Result<bool>;
+    async fn release_lease(&self, feed: &str, holder: &str) -> Result<()>;
 }

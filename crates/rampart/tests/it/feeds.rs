@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-fn setup_org(install: &Install) -> (crate::harness::Server, String, String) {
+pub(crate) fn setup_org(install: &Install) -> (crate::harness::Server, String, String) {
     install.user("admin@cert.tw", "Rampart CERT", "cert", "admin");
     let token = install.token("admin@cert.tw", "read,write,admin");
     let server = install.start(&[("RAMPART_NOTIFY_POLL_SECONDS", "3600")]);
@@ -29,6 +29,20 @@ fn setup_org(install: &Install) -> (crate::harness::Server, String, String) {
     call("POST", &format!("/api/v1/organisations/{org_id}/contacts"), json!({"role": "abuse", "email": "abuse@hosting.example"}));
     call("POST", &format!("/api/v1/organisations/{org_id}/assets"), json!({"value": "AS25255"}));
     (server, auth, org_id)
+}
+
+/// Row `i` of a generated `scan_dns` report, a distinct address each; every tenth row is
+/// from the constituent's AS.
+pub(crate) fn scan_dns_row(i: u32) -> String {
+    let asn = if i.is_multiple_of(10) { 25255 } else { 64512 };
+    format!(
+        "\"2026-11-29 00:{:02}:{:02}\",\"2.{}.{}.{}\",\"udp\",53,\"host{i}.example.net\",\"openresolver\",\"dnsmasq-2.66\",{asn},\"AT\",\"WIEN\",\"VIENNA\",\"4.6190\",,,0,0,\n",
+        (i / 60) % 60,
+        i % 60,
+        i >> 16,
+        (i >> 8) & 255,
+        i & 255
+    )
 }
 
 fn lines(path: &Path) -> Vec<Value> {
@@ -151,15 +165,7 @@ fn a_run_killed_mid_feed_resumes_without_loss_or_repeats() {
         let header = rampart_core::testdata::read("shadowserver/testdata/scan_dns.csv").lines().next().unwrap().to_string();
         let mut text = format!("{header}\n");
         for i in 0..60_000u32 {
-            let asn = if i % 10 == 0 { 25255 } else { 64512 };
-            text.push_str(&format!(
-                "\"2026-11-29 00:{:02}:{:02}\",\"2.{}.{}.{}\",\"udp\",53,\"host{i}.example.net\",\"openresolver\",\"dnsmasq-2.66\",{asn},\"AT\",\"WIEN\",\"VIENNA\",\"4.6190\",,,0,0,\n",
-                (i / 60) % 60,
-                i % 60,
-                i >> 16,
-                (i >> 8) & 255,
-                i & 255
-            ));
+            text.push_str(&scan_dns_row(i));
         }
         let file = install.data_dir().join("2026-11-29-scan_dns-big-test.csv");
         std::fs::write(&file, &text).unwrap();
@@ -242,4 +248,84 @@ required = ["source.ip"]
     assert_eq!(events[0]["classification.taxonomy"], "other", "filled from the type");
     let unknown = install.cli(&["--config", &cfg, "ingest", "--mapping", "nope", file.to_str().unwrap()], None, &[]);
     assert!(!unknown.status.success() && String::from_utf8_lossy(&unknown.stderr).contains("nope"));
+}
+
+#[test]
+fn json_feeds_are_read_with_a_mapping_chosen_by_name_or_by_file_pattern() {
+    for install in installs() {
+        install.user("admin@cert.tw", "Rampart CERT", "cert", "admin");
+        let token = install.token("admin@cert.tw", "read,write,admin");
+        let config = install.data_dir().join("rampart.toml");
+        std::fs::write(
+            &config,
+            r#"
+[[feeds.mappings]]
+name = "honeypot"
+format = "json"
+records = "/data/hits"
+columns = { "src.ip" = "source.ip", "/src/port" = "source.port", "seen" = "time.source", "tags" = "extra.tags" }
+types = { "source.port" = "integer", "time.source" = "timestamp" }
+constants = { "classification.type" = "scanner", "feed.name" = "Honeypot" }
+required = ["source.ip"]
+files = ["honeypot-*.json"]
+
+[[feeds.mappings]]
+name = "lines"
+format = "json"
+columns = { ip = "source.ip", note = "extra.note" }
+constants = { "classification.type" = "blacklist" }
+"#,
+        )
+        .unwrap();
+        let cfg = config.display().to_string();
+
+        // JSON lines by name, with quotes inside strings across many batches: cut at lines only.
+        let mut text = String::new();
+        for i in 0..40_000u32 {
+            text.push_str(&format!("{{\"ip\":\"10.{}.{}.{}\",\"note\":\"say \\\"hi\\\" {i}\"}}\n", i >> 16, (i >> 8) & 255, i & 255));
+        }
+        text.push_str("{not json}\n");
+        let file = install.data_dir().join("list.jsonl");
+        std::fs::write(&file, &text).unwrap();
+        let out = install.data_dir().join("lines.jsonl");
+        let output = format!("intelmq-jsonl:{}", out.display());
+        let args = ["--config", &cfg, "ingest", "--mapping", "lines", "--batch-mib", "1", "--output", &output, file.to_str().unwrap()];
+        let run = install.cli(&args, None, &[]);
+        let stdout = String::from_utf8_lossy(&run.stdout);
+        assert!(run.status.success(), "{stdout} {}", String::from_utf8_lossy(&run.stderr));
+        assert!(stdout.contains("written 40000") && stdout.contains("quarantined 1"), "{stdout}");
+        let events = lines(&out);
+        assert_eq!(events[39_999]["extra.note"], "say \"hi\" 39999");
+        assert!(install.ok(&["feeds", "quarantine"], None).contains("list.jsonl:40001\t"), "the bad line by its number");
+
+        // A document uploaded under a name the pattern matches: no mapping named.
+        let server = install.start(&[("RAMPART_CONFIG", &cfg)]);
+        let body = r#"{"data": {"hits": [
+            {"src": {"ip": "192.0.2.1", "port": 23}, "seen": "2026-11-30 01:02:03", "tags": ["telnet", "mirai"]},
+            {"src": {"ip": "192.0.2.2", "port": "ssh"}},
+            {"src": {"port": 22}}
+        ]}}"#;
+        let r = send(
+            &server.base,
+            "POST",
+            "/api/v1/feeds/upload?file_name=honeypot-2026-11-30.json",
+            &[("Authorization", &format!("Bearer {token}")), ("Content-Type", "application/json")],
+            body.as_bytes(),
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+        let s = r.json();
+        assert_eq!((s["feed"].as_str(), s["written"].as_u64(), s["quarantined"].as_u64()), (Some("Honeypot"), Some(1), Some(2)), "{s}");
+        let reasons = install.ok(&["feeds", "quarantine", "--feed", "Honeypot"], None);
+        assert!(reasons.contains("\"/src/port\": \"ssh\" is not an integer"), "{reasons}");
+        assert!(reasons.contains("has no source.ip"), "{reasons}");
+        // A named mapping that does not exist is refused.
+        let r = send(
+            &server.base,
+            "POST",
+            "/api/v1/feeds/upload?file_name=x.json&mapping=nope",
+            &[("Authorization", &format!("Bearer {token}")), ("Content-Type", "application/json")],
+            b"[]",
+        );
+        assert_eq!(r.status, 422, "{}", r.text());
+    }
 }

@@ -60,3 +60,40 @@ async fn batches_commit_fingerprints_quarantine_counts_and_checkpoints_together(
     })
     .await;
 }
+
+#[tokio::test]
+async fn workers_load_only_newer_fingerprints_and_take_turns_with_a_lease() {
+    for_each_backend(|b| async move {
+        let feeds = b.store.feeds();
+        let now = chrono::Utc::now();
+        let batch = |fingerprints: Vec<u64>, hours: i64| BatchCommit {
+            feed: "scan_ntp".into(),
+            source: "b.csv".into(),
+            fingerprints,
+            fingerprints_expire: now + chrono::Duration::hours(hours),
+            day: "2026-11-30".into(),
+            ..Default::default()
+        };
+        assert_eq!(feeds.fingerprints_since("scan_ntp", now, 0).await.unwrap(), (vec![], 0));
+        feeds.commit_batch(&batch(vec![1, 2], 1)).await.unwrap();
+        let (first, seq) = feeds.fingerprints_since("scan_ntp", now, 0).await.unwrap();
+        assert_eq!((first, seq), (vec![1, 2], 1));
+        feeds.commit_batch(&batch(vec![3], 1)).await.unwrap();
+        feeds.commit_batch(&batch(vec![4], -1)).await.unwrap(); // already expired
+        let (newer, last) = feeds.fingerprints_since("scan_ntp", now, seq).await.unwrap();
+        assert_eq!((newer, last), (vec![3], 3), "the expired batch moves the sequence but adds nothing");
+        assert_eq!(feeds.fingerprints_since("scan_ntp", now, last).await.unwrap(), (vec![], 3));
+
+        let later = now + chrono::Duration::seconds(30);
+        assert!(feeds.take_lease("scan_ntp", "worker-a", now, later).await.unwrap());
+        assert!(!feeds.take_lease("scan_ntp", "worker-b", now, later).await.unwrap(), "held by a");
+        assert!(feeds.take_lease("scan_ntp", "worker-a", now, later).await.unwrap(), "renewed by its holder");
+        assert!(feeds.take_lease("other", "worker-b", now, later).await.unwrap(), "per feed");
+        assert!(feeds.take_lease("scan_ntp", "worker-b", later, later + chrono::Duration::seconds(30)).await.unwrap(), "after it ran out");
+        feeds.release_lease("scan_ntp", "worker-a").await.unwrap();
+        assert!(!feeds.take_lease("scan_ntp", "worker-a", later, later).await.unwrap(), "a's release does not free b's lease");
+        feeds.release_lease("scan_ntp", "worker-b").await.unwrap();
+        assert!(feeds.take_lease("scan_ntp", "worker-a", later, later).await.unwrap());
+    })
+    .await;
+}

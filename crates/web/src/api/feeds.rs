@@ -25,6 +25,10 @@ pub struct UploadQuery {
     /// Shadowserver report type when the name does not carry it.
     #[serde(default)]
     pub report_type: Option<String>,
+    /// Read the file with this configured mapping (`[[feeds.mappings]]`); without it a
+    /// mapping whose `files` patterns match the name is used.
+    #[serde(default)]
+    pub mapping: Option<String>,
 }
 
 #[utoipa::path(post, path = "/api/v1/feeds/upload", tag = "feeds", params(UploadQuery), request_body(content = String, content_type = "text/csv"),
@@ -41,7 +45,10 @@ pub async fn upload(
     }
     let mut opts = (*state.feeds).clone();
     opts.feed = q.feed.clone().or(opts.feed);
-    opts.format = feeds::format_for(&q.file_name, q.report_type.clone());
+    opts.format = match &q.mapping {
+        Some(name) => opts.mapping(name)?,
+        None => opts.format_for(&q.file_name, q.report_type.clone()),
+    };
     let actor = Actor::User(caller.principal.user.id);
     let summary =
         feeds::ingest_bytes(&*state.store, &state.route_index, &actor, &state.settings.data_dir, &q.file_name, &body, &opts).await?;

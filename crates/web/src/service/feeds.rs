@@ -11,9 +11,10 @@ use chrono::Utc;
 use rampart_core::constituency::resolve::{ConstituencyIndex, RoutingRow};
 use rampart_core::notification::{DirectiveSource, NewDirective, NotificationFormat};
 use rampart_pipeline::csv::{CsvReader, RecordInfo};
-use rampart_pipeline::engine::{self, BatchInput, BatchOutput, Counts, FingerprintSet, RowParser, Scratch, Stages};
+use rampart_pipeline::engine::{self, BatchInput, BatchOutput, Counts, FingerprintSet, LineParser, RowParser, Scratch, Stages};
 use rampart_pipeline::event::Event;
 use rampart_pipeline::experts::DedupeKeys;
+use rampart_pipeline::mapping::{MappingFormat, MappingSpec};
 use rampart_pipeline::rules::RuleSet;
 use rampart_pipeline::shadowserver;
 use rampart_store::feeds::BatchCommit;
@@ -77,6 +78,8 @@ pub struct IngestOptions {
     /// Process the file again even when it was finished before.
     pub force: bool,
     pub schema: Arc<shadowserver::Schema>,
+    /// The configured mappings: named by `--mapping`, or chosen by their `files` patterns.
+    pub mappings: Vec<Arc<MappingSpec>>,
 }
 
 impl IngestOptions {
@@ -96,6 +99,7 @@ impl IngestOptions {
             extra_routing: Vec::new(),
             force: false,
             schema,
+            mappings: Vec::new(),
         }
     }
 }
@@ -129,7 +133,7 @@ pub struct IngestSummary {
 }
 
 impl IngestSummary {
-    fn from_counts(feed: &str, source: &str, c: &Counts) -> Self {
+    pub(crate) fn from_counts(feed: &str, source: &str, c: &Counts) -> Self {
         IngestSummary {
             feed: feed.to_string(),
             source: source.to_string(),
@@ -165,14 +169,209 @@ impl RowParser for ShadowserverRows {
 
 /// A CSV file's parser with its header line (kept with quarantined rows) and the
 /// feed's default name.
-struct CsvRows {
-    parser: Box<dyn RowParser>,
-    header_line: String,
-    feed_name: String,
+pub(crate) struct CsvRows {
+    pub(crate) parser: Box<dyn RowParser>,
+    pub(crate) header_line: String,
+    pub(crate) feed_name: String,
+}
+
+impl FeedFormat {
+    /// The first line names the columns.
+    pub fn has_header(&self) -> bool {
+        match self {
+            FeedFormat::Shadowserver { .. } => true,
+            FeedFormat::IntelmqJson => false,
+            FeedFormat::Mapping(spec) => spec.format == MappingFormat::Csv,
+        }
+    }
+
+    /// A JSON mapping whose records are inside one document (an array, or under a
+    /// pointer), which is turned into lines before batching.
+    fn json_document(&self) -> Option<&MappingSpec> {
+        match self {
+            FeedFormat::Mapping(spec) if spec.format == MappingFormat::Json => Some(spec),
+            _ => None,
+        }
+    }
+}
+
+/// An input read in batches: a file, or a JSON document already turned into lines.
+pub(crate) trait Input: Read + Seek + Send {}
+impl<T: Read + Seek + Send> Input for T {}
+
+/// Opens a feed file. A JSON mapping's document (a top-level array, or records under a
+/// pointer) is read whole and turned into one record per line; JSON lines stream as
+/// they are.
+pub(crate) fn open_input(path: &Path, format: &FeedFormat) -> ServiceResult<Box<dyn Input>> {
+    let mut file = std::fs::File::open(path).map_err(|e| io_error("opening", path, e))?;
+    let Some(spec) = format.json_document() else { return Ok(Box::new(file)) };
+    let mut start = [0u8; 4096];
+    let n = file.read(&mut start).map_err(|e| io_error("reading", path, e))?;
+    let first = start[..n].iter().copied().find(|b| !b.is_ascii_whitespace() && !matches!(b, 0xEF | 0xBB | 0xBF));
+    if spec.records.is_none() && first != Some(b'[') {
+        file.seek(std::io::SeekFrom::Start(0)).map_err(|e| io_error("reading", path, e))?;
+        return Ok(Box::new(file));
+    }
+    let size = file.metadata().map_err(|e| io_error("reading", path, e))?.len();
+    if size > MAX_JSON_DOCUMENT {
+        return Err(ServiceError::Invalid(format!(
+            "{}: a JSON document of {} MiB; documents up to {} MiB are read whole, larger feeds must come as JSON lines",
+            path.display(),
+            size >> 20,
+            MAX_JSON_DOCUMENT >> 20
+        )));
+    }
+    let bytes = std::fs::read(path).map_err(|e| io_error("reading", path, e))?;
+    let lines = rampart_pipeline::mapping::json_records_as_lines(&bytes, spec.records.as_deref())
+        .map_err(|e| ServiceError::Invalid(format!("{}: {e}", path.display())))?;
+    Ok(Box::new(std::io::Cursor::new(lines.into_bytes())))
+}
+
+/// The largest JSON document read whole (JSON lines have no limit).
+const MAX_JSON_DOCUMENT: u64 = 1 << 30;
+
+/// How a feed's records are read.
+pub(crate) enum FeedRows {
+    Csv(CsvRows),
+    Lines { parser: Box<dyn LineParser>, feed_name: String },
+    IntelmqJson,
+}
+
+impl FeedRows {
+    pub(crate) fn feed_name(&self) -> Option<&str> {
+        match self {
+            FeedRows::Csv(rows) => Some(&rows.feed_name),
+            FeedRows::Lines { feed_name, .. } => Some(feed_name),
+            FeedRows::IntelmqJson => None,
+        }
+    }
+
+    /// Kept with quarantined rows, so one can be replayed on its own.
+    pub(crate) fn header_line(&self) -> Option<&str> {
+        match self {
+            FeedRows::Csv(rows) => Some(&rows.header_line),
+            _ => None,
+        }
+    }
+
+    /// The length of the complete records at the start of `bytes`.
+    pub(crate) fn complete(&self, bytes: &[u8]) -> usize {
+        match self {
+            FeedRows::Csv(_) => engine::complete_records(bytes),
+            _ => engine::complete_lines(bytes),
+        }
+    }
+
+    pub(crate) fn input<'t>(&'t self, text: &'t str, first_line: usize) -> BatchInput<'t> {
+        match self {
+            FeedRows::Csv(rows) => BatchInput::Csv { parser: &*rows.parser, text, first_line },
+            FeedRows::Lines { parser, .. } => BatchInput::Lines { parser: &**parser, text, first_line },
+            FeedRows::IntelmqJson => BatchInput::JsonLines { text, first_line },
+        }
+    }
+}
+
+/// The reader of a feed's records; `header` is a CSV feed's first line.
+pub(crate) fn feed_rows(format: &FeedFormat, header: Option<String>, file_name: &str, opts: &IngestOptions) -> ServiceResult<FeedRows> {
+    match (format, header) {
+        (FeedFormat::IntelmqJson, _) => Ok(FeedRows::IntelmqJson),
+        (FeedFormat::Mapping(spec), _) if spec.format == MappingFormat::Json => {
+            let parser = spec.compile_json().map_err(|e| ServiceError::Invalid(format!("{file_name}: {e}")))?;
+            let feed_name = spec.constants.get("feed.name").cloned().unwrap_or_else(|| spec.name.clone());
+            Ok(FeedRows::Lines { parser: Box::new(parser), feed_name })
+        }
+        (format, Some(header)) => Ok(FeedRows::Csv(csv_rows(format, header, file_name, opts)?)),
+        (_, None) => Err(ServiceError::Invalid(format!("{file_name}: a CSV feed without its header line"))),
+    }
+}
+
+/// The parser of a CSV feed with this header line; `file_name` names the report type
+/// when the format does not.
+fn csv_rows(format: &FeedFormat, header_line: String, file_name: &str, opts: &IngestOptions) -> ServiceResult<CsvRows> {
+    let columns = header_columns(&header_line);
+    let refs: Vec<&str> = columns.iter().map(String::as_str).collect();
+    match format {
+        FeedFormat::Shadowserver { report_type } => {
+            let report = match report_type {
+                Some(t) => opts.schema.report(t).ok_or_else(|| ServiceError::Invalid(format!("unknown Shadowserver report type {t:?}")))?,
+                None => opts.schema.report_for_file_name(file_name).ok_or_else(|| {
+                    ServiceError::Invalid(format!("{file_name:?} does not name a known Shadowserver report type; give --report-type"))
+                })?,
+            };
+            let compiled =
+                report.compile(&refs).map_err(|e| ServiceError::Invalid(format!("{file_name}: {e}")))?.with_raw(opts.include_raw);
+            let feed_name = compiled.feed_name().to_string();
+            let rows = ShadowserverRows { report: compiled, header_line: header_line.clone() };
+            Ok(CsvRows { parser: Box::new(rows), header_line, feed_name })
+        }
+        FeedFormat::Mapping(spec) => {
+            let compiled = spec.compile(&refs).map_err(|e| ServiceError::Invalid(format!("{file_name}: {e}")))?;
+            let feed_name = spec.constants.get("feed.name").cloned().unwrap_or_else(|| spec.name.clone());
+            Ok(CsvRows { parser: Box::new(compiled), header_line, feed_name })
+        }
+        FeedFormat::IntelmqJson => Err(ServiceError::Invalid("IntelMQ JSON lines have no CSV header".into())),
+    }
+}
+
+/// Hands a batch's results to the rest of Rampart: notification directives for the
+/// events to tell, incidents for the events rules chose. Runs before the batch commits:
+/// a crash in between repeats the batch, and its directives are recognised as waiting.
+pub(crate) async fn deliver(
+    store: &dyn Store,
+    route_index: &RouteIndex,
+    actor: &Actor,
+    feed: &str,
+    out: &BatchOutput,
+) -> ServiceResult<()> {
+    if !out.notify.is_empty() {
+        let directives = out
+            .notify
+            .iter()
+            .map(|n| NewDirective {
+                org_id: Some(n.org),
+                recipient: None,
+                template_kind: "feed_events".into(),
+                language: None,
+                format: NotificationFormat::TextCsv,
+                aggregation_key: None,
+                interval_secs: None,
+                event: n.event.clone(),
+                source: DirectiveSource::Feed,
+                source_id: Some(feed.to_string()),
+                incident_id: None,
+            })
+            .collect();
+        notifications::create_directives(store, route_index, actor, directives).await?;
+    }
+    for inc in &out.incidents {
+        let fields = rampart_core::records::IncidentFields {
+            title: Some(format!("{} ({feed}, line {})", inc.title, inc.line)),
+            description: Some(serde_json::to_string_pretty(&inc.event).unwrap_or_default()),
+            org_id: inc.org,
+            ..Default::default()
+        };
+        let observables = rampart_core::observables::extract(&inc.event.values().cloned().collect::<Vec<_>>().join(" "));
+        store.incidents().create_incident(actor, fields, &observables).await?;
+    }
+    Ok(())
+}
+
+/// Quarantined rows as stored: a CSV row with its header, so it can be replayed on its own.
+pub(crate) fn quarantine_rows(out: &BatchOutput, header_line: Option<&str>) -> Vec<(i64, String, String)> {
+    out.quarantined
+        .iter()
+        .map(|q| {
+            let raw = match header_line {
+                Some(header) if !q.raw.is_empty() => format!("{header}\n{}", q.raw),
+                _ => q.raw.clone(),
+            };
+            (q.line as i64, q.reason.clone(), raw)
+        })
+        .collect()
 }
 
 /// The column names of a CSV header line.
-fn header_columns(line: &str) -> Vec<String> {
+pub(crate) fn header_columns(line: &str) -> Vec<String> {
     let mut reader = CsvReader::new(line);
     let mut cells = Vec::new();
     match reader.next_record(&mut cells) {
@@ -182,19 +381,19 @@ fn header_columns(line: &str) -> Vec<String> {
 }
 
 /// The routing index with this run's extra routing table.
-async fn index_for(store: &dyn Store, index: &RouteIndex, extra: &[RoutingRow]) -> ServiceResult<Arc<ConstituencyIndex>> {
+pub(crate) async fn index_for(store: &dyn Store, index: &RouteIndex, extra: &[RoutingRow]) -> ServiceResult<Arc<ConstituencyIndex>> {
     if extra.is_empty() {
         return index.current(store).await;
     }
     Ok(Arc::new(index.build(store, extra.to_vec()).await?))
 }
 
-fn io_error(what: &str, path: &Path, e: std::io::Error) -> ServiceError {
+pub(crate) fn io_error(what: &str, path: &Path, e: std::io::Error) -> ServiceError {
     ServiceError::Invalid(format!("{what} {}: {e}", path.display()))
 }
 
 /// A stable identity for an input: its name, size and SHA-256.
-fn source_key(path: &Path) -> ServiceResult<(String, u64)> {
+pub(crate) fn source_key(path: &Path) -> ServiceResult<(String, u64)> {
     use sha2::{Digest, Sha256};
     let mut file = std::fs::File::open(path).map_err(|e| io_error("opening", path, e))?;
     let mut hash = Sha256::new();
@@ -227,7 +426,7 @@ pub async fn ingest_file(
     let started = std::time::Instant::now();
     let file_name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
     let (source, size) = source_key(path)?;
-    let mut file = std::fs::File::open(path).map_err(|e| io_error("opening", path, e))?;
+    let mut file = open_input(path, &opts.format)?;
 
     // The header (CSV) and the parser for this file.
     let mut read_header = || -> ServiceResult<(String, u64)> {
@@ -243,37 +442,13 @@ pub async fn ingest_file(
         let header_len = header.len() as u64;
         Ok((header.trim_end_matches(['\r', '\n']).trim_start_matches('\u{feff}').to_string(), header_len))
     };
-    let (parser, header_len): (Option<CsvRows>, u64) = match &opts.format {
-        FeedFormat::Shadowserver { report_type } => {
-            let (header_line, header_len) = read_header()?;
-            let report = match report_type {
-                Some(t) => opts.schema.report(t).ok_or_else(|| ServiceError::Invalid(format!("unknown Shadowserver report type {t:?}")))?,
-                None => opts.schema.report_for_file_name(&file_name).ok_or_else(|| {
-                    ServiceError::Invalid(format!("{file_name:?} does not name a known Shadowserver report type; give --report-type"))
-                })?,
-            };
-            let columns = header_columns(&header_line);
-            let refs: Vec<&str> = columns.iter().map(String::as_str).collect();
-            let compiled =
-                report.compile(&refs).map_err(|e| ServiceError::Invalid(format!("{file_name}: {e}")))?.with_raw(opts.include_raw);
-            let feed_name = compiled.feed_name().to_string();
-            let rows = ShadowserverRows { report: compiled, header_line: header_line.clone() };
-            (Some(CsvRows { parser: Box::new(rows), header_line, feed_name }), header_len)
-        }
-        FeedFormat::Mapping(spec) => {
-            let (header_line, header_len) = read_header()?;
-            let columns = header_columns(&header_line);
-            let refs: Vec<&str> = columns.iter().map(String::as_str).collect();
-            let compiled = spec.compile(&refs).map_err(|e| ServiceError::Invalid(format!("{file_name}: {e}")))?;
-            let feed_name = spec.constants.get("feed.name").cloned().unwrap_or_else(|| spec.name.clone());
-            (Some(CsvRows { parser: Box::new(compiled), header_line, feed_name }), header_len)
-        }
-        FeedFormat::IntelmqJson => (None, 0),
+    let (parser, header_len): (FeedRows, u64) = if opts.format.has_header() {
+        let (header_line, header_len) = read_header()?;
+        (feed_rows(&opts.format, Some(header_line), &file_name, opts)?, header_len)
+    } else {
+        (feed_rows(&opts.format, None, &file_name, opts)?, 0)
     };
-    let feed = opts.feed.clone().unwrap_or_else(|| match &parser {
-        Some(p) => p.feed_name.clone(),
-        None => file_name.clone(),
-    });
+    let feed = opts.feed.clone().unwrap_or_else(|| parser.feed_name().unwrap_or(&file_name).to_string());
 
     // Where an interrupted run stopped.
     let checkpoint = store.feeds().checkpoint(&feed, &source).await?;
@@ -349,7 +524,7 @@ pub async fn ingest_file(
             filled += n;
         }
         pending.truncate(filled);
-        let cut = if eof { pending.len() } else { engine::complete_records(&pending) };
+        let cut = if eof { pending.len() } else { parser.complete(&pending) };
         if cut == 0 && !eof {
             if pending.len() > 256 << 20 {
                 return Err(ServiceError::Invalid(format!("{file_name}: a record longer than 256 MiB (unbalanced quotes?)")));
@@ -370,7 +545,7 @@ pub async fn ingest_file(
         let keys = keys.clone();
         let observation_time = observation_time.clone();
         let feed_override = opts.feed.clone();
-        let parser_ref = parser.as_ref();
+        let parser_ref = &parser;
         // The batch is CPU work on all cores; the async threads stay free meanwhile.
         let out: BatchOutput = tokio::task::block_in_place(|| {
             let stages = Stages {
@@ -381,11 +556,7 @@ pub async fn ingest_file(
                 observation_time: &observation_time,
                 notify_all: opts.notify,
             };
-            let input = match parser_ref {
-                Some(p) => BatchInput::Csv { parser: &*p.parser, text: &text, first_line },
-                None => BatchInput::JsonLines { text: &text, first_line },
-            };
-            engine::process_batch(input, &stages, threads, &mut seen, &mut scratch)
+            engine::process_batch(parser_ref.input(&text, first_line), &stages, threads, &mut seen, &mut scratch)
         });
         offset += cut as u64;
         lines_done += batch_lines;
@@ -410,36 +581,7 @@ pub async fn ingest_file(
             *len += bytes.len() as u64;
             output_bytes = *len as i64;
         }
-        if !out.notify.is_empty() {
-            let directives = out
-                .notify
-                .iter()
-                .map(|n| NewDirective {
-                    org_id: Some(n.org),
-                    recipient: None,
-                    template_kind: "feed_events".into(),
-                    language: None,
-                    format: NotificationFormat::TextCsv,
-                    aggregation_key: None,
-                    interval_secs: None,
-                    event: n.event.clone(),
-                    source: DirectiveSource::Feed,
-                    source_id: Some(feed.clone()),
-                    incident_id: None,
-                })
-                .collect();
-            notifications::create_directives(store, route_index, actor, directives).await?;
-        }
-        for inc in &out.incidents {
-            let fields = rampart_core::records::IncidentFields {
-                title: Some(format!("{} ({feed}, line {})", inc.title, inc.line)),
-                description: Some(serde_json::to_string_pretty(&inc.event).unwrap_or_default()),
-                org_id: inc.org,
-                ..Default::default()
-            };
-            let observables = rampart_core::observables::extract(&inc.event.values().cloned().collect::<Vec<_>>().join(" "));
-            store.incidents().create_incident(actor, fields, &observables).await?;
-        }
+        deliver(store, route_index, actor, &feed, &out).await?;
         let commit = BatchCommit {
             feed: feed.clone(),
             source: source.clone(),
@@ -449,18 +591,7 @@ pub async fn ingest_file(
             finished: eof && pending.is_empty(),
             fingerprints: out.new_fingerprints.clone(),
             fingerprints_expire: Utc::now() + opts.dedupe_window,
-            // A CSV row is kept with its header, so it can be replayed on its own.
-            quarantined: out
-                .quarantined
-                .iter()
-                .map(|q| {
-                    let raw = match &parser {
-                        Some(p) if !q.raw.is_empty() => format!("{}\n{}", p.header_line, q.raw),
-                        _ => q.raw.clone(),
-                    };
-                    (q.line as i64, q.reason.clone(), raw)
-                })
-                .collect(),
+            quarantined: quarantine_rows(&out, parser.header_line()),
             counts: out.tally.iter().map(|((org, kind), n)| (*org, kind.clone(), *n as i64)).collect(),
             day: day.clone(),
         };
@@ -488,8 +619,7 @@ pub async fn ingest_bytes(
     bytes: &[u8],
     opts: &IngestOptions,
 ) -> ServiceResult<IngestSummary> {
-    let safe: String = file_name.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).take(200).collect();
-    let safe = if safe.trim_matches('.').is_empty() { "feed.csv".to_string() } else { safe };
+    let safe = safe_file_name(file_name);
     // A folder of its own keeps the original name: it carries the report type, and the
     // same file uploaded twice is recognised as done.
     let dir = data_dir.join("feeds").join("incoming").join(rampart_core::ids::new_id().simple().to_string());
@@ -498,22 +628,58 @@ pub async fn ingest_bytes(
     std::fs::write(&path, bytes).map_err(|e| io_error("writing", &path, e))?;
     // The report type is read from the original name, not the stored one.
     let mut opts = opts.clone();
-    if let FeedFormat::Shadowserver { report_type: None } = &opts.format {
-        if let Some(report) = opts.schema.report_for_file_name(file_name) {
-            opts.format = FeedFormat::Shadowserver { report_type: Some(report.file_name().to_string()) };
-        }
-    }
+    opts.format = with_report_type_from(&opts.format, &opts.schema, file_name);
     let progress = |_: u64, _: u64| {};
     ingest_file(store, route_index, actor, &path, &opts, &progress).await
 }
 
-/// The format a file's name suggests: IntelMQ JSON lines for `.json`/`.jsonl`.
-pub fn format_for(file_name: &str, report_type: Option<String>) -> FeedFormat {
-    let lower = file_name.to_ascii_lowercase();
-    if lower.ends_with(".jsonl") || lower.ends_with(".json") {
-        FeedFormat::IntelmqJson
+/// A name to keep a feed file under: ASCII letters, digits and `-_.` (anything else becomes
+/// `_`), at most 200 characters; `feed.csv` when nothing usable is left.
+pub fn safe_file_name(file_name: &str) -> String {
+    let safe: String = file_name.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).take(200).collect();
+    if safe.trim_matches('.').is_empty() {
+        "feed.csv".to_string()
     } else {
-        FeedFormat::Shadowserver { report_type }
+        safe
+    }
+}
+
+/// `format` with the Shadowserver report type taken from `file_name` when the format leaves
+/// it open, so a copy stored under a sanitised name is still read as the original report.
+pub fn with_report_type_from(format: &FeedFormat, schema: &shadowserver::Schema, file_name: &str) -> FeedFormat {
+    match (format, schema.report_for_file_name(file_name)) {
+        (FeedFormat::Shadowserver { report_type: None }, Some(report)) => {
+            FeedFormat::Shadowserver { report_type: Some(report.file_name().to_string()) }
+        }
+        _ => format.clone(),
+    }
+}
+
+impl IngestOptions {
+    /// The format a file's name suggests: a mapping whose `files` patterns match it, else
+    /// IntelMQ JSON lines for `.json`/`.jsonl`, else a Shadowserver report. A given
+    /// report type means Shadowserver.
+    pub fn format_for(&self, file_name: &str, report_type: Option<String>) -> FeedFormat {
+        if report_type.is_none() {
+            if let Some(spec) = self.mappings.iter().find(|m| m.reads_file(file_name)) {
+                return FeedFormat::Mapping(spec.clone());
+            }
+        }
+        let lower = file_name.to_ascii_lowercase();
+        if report_type.is_none() && (lower.ends_with(".jsonl") || lower.ends_with(".json")) {
+            FeedFormat::IntelmqJson
+        } else {
+            FeedFormat::Shadowserver { report_type }
+        }
+    }
+
+    /// The mapping of this name, for an input that names one.
+    pub fn mapping(&self, name: &str) -> ServiceResult<FeedFormat> {
+        self.mappings
+            .iter()
+            .find(|m| m.name == name)
+            .map(|m| FeedFormat::Mapping(m.clone()))
+            .ok_or_else(|| ServiceError::Invalid(format!("no mapping is named {name:?} in the configuration")))
     }
 }
 
@@ -539,7 +705,7 @@ pub async fn watch_folder(
             if name.starts_with('.') || name.ends_with(".part") || name.ends_with(".tmp") {
                 continue;
             }
-            let opts = IngestOptions { format: format_for(&name, None), ..opts.clone() };
+            let opts = IngestOptions { format: opts.format_for(&name, None), ..opts.clone() };
             let progress = |_: u64, _: u64| {};
             let result = ingest_file(&*store, &route_index, &Actor::System, &path, &opts, &progress).await;
             let (target, why) = match &result {
@@ -586,7 +752,7 @@ pub async fn replay(
     let file_name = entry.source.split(':').next().unwrap_or("replay.csv").to_string();
     let mut opts = opts.clone();
     opts.feed = Some(entry.feed.clone());
-    opts.format = format_for(&file_name, None);
+    opts.format = opts.format_for(&file_name, None);
     opts.force = true;
     opts.output = None;
     let mut body = text.into_bytes();

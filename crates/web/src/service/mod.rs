@@ -3,6 +3,8 @@
 pub mod accounts;
 pub mod correspondence;
 pub mod deadline_watch;
+pub mod feed_http;
+pub mod feed_queue;
 pub mod feeds;
 pub mod imports;
 pub mod incidents;

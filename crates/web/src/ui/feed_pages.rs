@@ -303,7 +303,7 @@ pub async fn upload(State(state): State<AppState>, headers: HeaderMap, multipart
     let feed = Some(form.feed.trim().to_string()).filter(|f| !f.is_empty());
     let mut opts = (*state.feeds).clone();
     opts.feed = feed.or(opts.feed);
-    opts.format = feeds::format_for(&form.file_name, report_type);
+    opts.format = opts.format_for(&form.file_name, report_type);
     let actor = Actor::User(principal.user.id);
     let data_dir = &state.settings.data_dir;
     match feeds::ingest_bytes(&*state.store, &state.route_index, &actor, data_dir, &form.file_name, &form.bytes, &opts).await {
