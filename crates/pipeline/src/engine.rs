@@ -6,7 +6,7 @@
 //! fingerprints keep its notifications single.
 
 use crate::csv::RecordInfo;
-use crate::event::{fields, read_intelmq_json, Event, FieldId, Kind};
+use crate::event::{fields, read_intelmq_json, Event, FieldId, FieldTable, Kind};
 use crate::experts::{self, DedupeKeys, Routed};
 pub use crate::mapping::LineParser;
 use crate::rules::RuleSet;
@@ -233,8 +233,10 @@ fn after_parse<'t>(event: &mut Event<'t>, stages: &Stages<'t>, buf: &mut String,
         incident = outcome.incident.map(|title| (title, event_map(event)));
         outputs = outcome.outputs;
     }
-    let fingerprint = stages.dedupe.fingerprint(event);
-    event.write_intelmq_json(&mut piece.json);
+    let fingerprint = FieldTable::with(|table| {
+        event.write_intelmq_json_with(table, &mut piece.json);
+        stages.dedupe.fingerprint_with(table, event)
+    });
     piece.json.push(b'\n');
     let type_name = event.get(*fields::CLASSIFICATION_TYPE).unwrap_or("");
     let type_index = match piece.types.iter().position(|t| t == type_name) {
@@ -326,14 +328,13 @@ pub enum BatchInput<'t> {
 #[derive(Debug, Default)]
 pub struct Scratch {
     pieces: Vec<Vec<u8>>,
-    out: Vec<u8>,
 }
 
 impl Scratch {
     /// Gives a batch's output buffer back once it has been written.
     pub fn recycle(&mut self, mut jsonl: Vec<u8>) {
         jsonl.clear();
-        self.out = jsonl;
+        self.pieces.push(jsonl);
     }
 }
 
@@ -373,18 +374,23 @@ pub fn process_batch<'t>(
             handles.into_iter().map(|h| h.join().expect("a pipeline thread does not panic")).collect()
         })
     };
-    let mut jsonl = std::mem::take(&mut scratch.out);
-    jsonl.clear();
-    jsonl.reserve(pieces.iter().map(|p| p.json.len()).sum());
-    let (out, buffers) = merge(pieces, seen, jsonl);
-    scratch.pieces = buffers;
+    let (out, buffers) = merge(pieces, seen);
+    scratch.pieces.extend(buffers);
     out
 }
 
-fn merge(pieces: Vec<Piece>, seen: &mut FingerprintSet, jsonl: Vec<u8>) -> (BatchOutput, Vec<Vec<u8>>) {
-    let mut out = BatchOutput { jsonl, ..Default::default() };
+/// Merges the pieces in order. The first piece's buffer becomes the output, its kept
+/// events moved down over the duplicates' bytes; later pieces' kept events are appended.
+/// No second buffer of the batch's size is needed.
+fn merge(mut pieces: Vec<Piece>, seen: &mut FingerprintSet) -> (BatchOutput, Vec<Vec<u8>>) {
+    let mut jsonl = if pieces.is_empty() { Vec::new() } else { std::mem::take(&mut pieces[0].json) };
+    let later: usize = pieces.iter().map(|p| p.json.len()).sum();
+    jsonl.reserve(later);
+    let mut out = BatchOutput::default();
     let mut buffers = Vec::with_capacity(pieces.len());
-    for piece in pieces {
+    // Bytes of the output so far; for the first piece, read and written in the same buffer.
+    let mut written = 0usize;
+    for (index, piece) in pieces.into_iter().enumerate() {
         let mut start = 0usize;
         for row in piece.rows {
             out.counts.rows_read += 1;
@@ -399,14 +405,24 @@ fn merge(pieces: Vec<Piece>, seen: &mut FingerprintSet, jsonl: Vec<u8>) -> (Batc
                 }
                 RowResult::Event(meta) => {
                     out.counts.parsed += 1;
-                    let bytes = &piece.json[start..meta.end];
+                    let (from, to) = (start, meta.end);
                     start = meta.end;
                     if !seen.insert(meta.fingerprint) {
                         out.counts.duplicates += 1;
                         continue;
                     }
                     out.new_fingerprints.push(meta.fingerprint);
-                    out.jsonl.extend_from_slice(bytes);
+                    let len = to - from;
+                    if index == 0 {
+                        if from != written {
+                            jsonl.copy_within(from..to, written);
+                        }
+                    } else {
+                        jsonl.truncate(written);
+                        jsonl.extend_from_slice(&piece.json[from..to]);
+                    }
+                    written += len;
+                    let bytes = &jsonl[written - len..written];
                     out.counts.written += 1;
                     if meta.org.is_some() {
                         out.counts.routed += 1;
@@ -429,8 +445,14 @@ fn merge(pieces: Vec<Piece>, seen: &mut FingerprintSet, jsonl: Vec<u8>) -> (Batc
                 }
             }
         }
-        buffers.push(piece.json);
+        if index == 0 {
+            jsonl.truncate(written);
+        } else {
+            buffers.push(piece.json);
+        }
     }
+    jsonl.truncate(written);
+    out.jsonl = jsonl;
     (out, buffers)
 }
 

@@ -25,6 +25,8 @@ struct Interner {
 }
 
 static INTERNER: LazyLock<RwLock<Interner>> = LazyLock::new(Default::default);
+/// How many names are interned: a thread's table is stale when it has fewer.
+static INTERNED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EventError {
@@ -65,6 +67,7 @@ impl FieldId {
         let id = FieldId(interner.names.len() as u32);
         interner.names.push(name);
         interner.ids.insert(name, id);
+        INTERNED.store(interner.names.len(), std::sync::atomic::Ordering::Release);
         Ok(id)
     }
 
@@ -74,37 +77,74 @@ impl FieldId {
     }
 
     pub fn name(self) -> &'static str {
-        self.cached().0
+        FieldTable::with(|t| t.get(self).name)
     }
 
     /// A hash of the name, the same in every process (unlike the id, which depends on
     /// the order names were first seen), for fingerprints that are stored.
     pub fn name_hash(self) -> u64 {
-        self.cached().1
-    }
-
-    fn cached(self) -> (&'static str, u64) {
-        // Names never change once interned, so each thread keeps a copy of the table and
-        // reads it without the lock; only an id it has not seen yet refreshes the copy.
-        thread_local! {
-            static NAMES: std::cell::RefCell<Vec<(&'static str, u64)>> = const { std::cell::RefCell::new(Vec::new()) };
-        }
-        NAMES.with(|cache| {
-            let i = self.0 as usize;
-            if let Some(entry) = cache.borrow().get(i) {
-                return *entry;
-            }
-            let names: Vec<(&'static str, u64)> =
-                INTERNER.read().expect("interner lock").names.iter().map(|n| (*n, stable_hash(n.as_bytes()))).collect();
-            let entry = names[i];
-            *cache.borrow_mut() = names;
-            entry
-        })
+        FieldTable::with(|t| t.get(self).hash)
     }
 
     /// `extra.*` fields carry any JSON value in IntelMQ.
     pub fn is_extra(self) -> bool {
         self.name().starts_with("extra.")
+    }
+}
+
+/// What is known about an interned name.
+#[derive(Debug, Clone, Copy)]
+pub struct FieldInfo {
+    pub name: &'static str,
+    /// [`FieldId::name_hash`].
+    pub hash: u64,
+    /// `,"name":` as written in JSON after the first member.
+    pub json_key: &'static [u8],
+}
+
+/// This thread's copy of the interned names. Names never change once interned, so each
+/// thread reads its copy without the lock; only an id it has not seen yet refreshes it.
+/// Hot loops take the table once per event rather than once per field.
+pub struct FieldTable {
+    entries: Vec<FieldInfo>,
+}
+
+thread_local! {
+    static FIELD_TABLE: std::cell::RefCell<FieldTable> = const { std::cell::RefCell::new(FieldTable { entries: Vec::new() }) };
+}
+
+/// JSON keys, leaked like the names they are made of (one per interned name).
+static JSON_KEYS: LazyLock<RwLock<HashMap<&'static str, &'static [u8]>>> = LazyLock::new(Default::default);
+
+impl FieldTable {
+    /// Runs `f` with a table that knows every name interned so far.
+    pub fn with<R>(f: impl FnOnce(&FieldTable) -> R) -> R {
+        FIELD_TABLE.with(|cell| {
+            let stale = cell.borrow().entries.len() < INTERNED.load(std::sync::atomic::Ordering::Acquire);
+            if stale {
+                let names: Vec<&'static str> = INTERNER.read().expect("interner lock").names.clone();
+                let mut keys = JSON_KEYS.write().expect("json key lock");
+                let entries = names
+                    .into_iter()
+                    .map(|name| {
+                        let json_key = *keys.entry(name).or_insert_with(|| {
+                            let mut key = vec![b','];
+                            write_json_string(&mut key, name);
+                            key.push(b':');
+                            Box::leak(key.into_boxed_slice())
+                        });
+                        FieldInfo { name, hash: stable_hash(name.as_bytes()), json_key }
+                    })
+                    .collect();
+                cell.borrow_mut().entries = entries;
+            }
+            f(&cell.borrow())
+        })
+    }
+
+    /// The entry of a field; every `FieldId` was interned before the table was taken.
+    pub fn get(&self, field: FieldId) -> &FieldInfo {
+        &self.entries[field.0 as usize]
     }
 }
 
@@ -173,18 +213,32 @@ pub struct FieldValue<'a> {
 }
 
 /// One event. Field order is insertion order, which is also the output order.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct Event<'a> {
     fields: Vec<(FieldId, FieldValue<'a>)>,
+    /// One bit per field id modulo 64 of the fields present: most lookups of an absent
+    /// field, and most sets of a new one, need no scan of the list.
+    present: u64,
+}
+
+impl PartialEq for Event<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.fields == other.fields
+    }
+}
+
+fn bit(field: FieldId) -> u64 {
+    1 << (field.0 & 63)
 }
 
 impl<'a> Event<'a> {
     pub fn new() -> Self {
-        Self { fields: Vec::with_capacity(32) }
+        Self { fields: Vec::with_capacity(32), present: 0 }
     }
 
     pub fn clear(&mut self) {
         self.fields.clear();
+        self.present = 0;
     }
 
     pub fn len(&self) -> usize {
@@ -196,15 +250,18 @@ impl<'a> Event<'a> {
     }
 
     pub fn get(&self, field: FieldId) -> Option<&str> {
-        self.fields.iter().find(|(f, _)| *f == field).map(|(_, v)| v.text.as_ref())
+        self.get_value(field).map(|v| v.text.as_ref())
     }
 
     pub fn get_value(&self, field: FieldId) -> Option<&FieldValue<'a>> {
+        if self.present & bit(field) == 0 {
+            return None;
+        }
         self.fields.iter().find(|(f, _)| *f == field).map(|(_, v)| v)
     }
 
     pub fn contains(&self, field: FieldId) -> bool {
-        self.fields.iter().any(|(f, _)| *f == field)
+        self.get_value(field).is_some()
     }
 
     /// Sets a text value, replacing any earlier one.
@@ -214,15 +271,28 @@ impl<'a> Event<'a> {
 
     pub fn set_kind(&mut self, field: FieldId, kind: Kind, text: impl Into<Cow<'a, str>>) {
         let value = FieldValue { kind, text: text.into() };
-        match self.fields.iter_mut().find(|(f, _)| *f == field) {
-            Some(slot) => slot.1 = value,
-            None => self.fields.push((field, value)),
+        if self.present & bit(field) != 0 {
+            if let Some(slot) = self.fields.iter_mut().find(|(f, _)| *f == field) {
+                slot.1 = value;
+                return;
+            }
         }
+        self.present |= bit(field);
+        self.fields.push((field, value));
     }
 
     pub fn remove(&mut self, field: FieldId) -> Option<FieldValue<'a>> {
+        if self.present & bit(field) == 0 {
+            return None;
+        }
         let at = self.fields.iter().position(|(f, _)| *f == field)?;
-        Some(self.fields.remove(at).1)
+        let removed = self.fields.remove(at).1;
+        self.recount();
+        Some(removed)
+    }
+
+    fn recount(&mut self) {
+        self.present = self.fields.iter().fold(0, |bits, (f, _)| bits | bit(*f));
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (FieldId, &FieldValue<'a>)> {
@@ -232,23 +302,28 @@ impl<'a> Event<'a> {
     /// Drops the fields `keep` says no to.
     pub fn retain(&mut self, mut keep: impl FnMut(FieldId, &FieldValue<'a>) -> bool) {
         self.fields.retain(|(f, v)| keep(*f, v));
+        self.recount();
     }
 
     /// An event that no longer borrows from its input.
     pub fn into_owned(self) -> Event<'static> {
         Event {
             fields: self.fields.into_iter().map(|(f, v)| (f, FieldValue { kind: v.kind, text: Cow::Owned(v.text.into_owned()) })).collect(),
+            present: self.present,
         }
     }
 
     /// Appends the event as one line of IntelMQ JSON (a flat object, `__type: Event`),
     /// without the newline.
     pub fn write_intelmq_json(&self, out: &mut Vec<u8>) {
+        FieldTable::with(|table| self.write_intelmq_json_with(table, out));
+    }
+
+    /// [`Event::write_intelmq_json`] with the field table already in hand.
+    pub fn write_intelmq_json_with(&self, table: &FieldTable, out: &mut Vec<u8>) {
         out.extend_from_slice(b"{\"__type\":\"Event\"");
         for (field, value) in &self.fields {
-            out.push(b',');
-            write_json_string(out, field.name());
-            out.push(b':');
+            out.extend_from_slice(table.get(*field).json_key);
             match value.kind {
                 Kind::Integer | Kind::Float | Kind::Json if is_json_scalar_or_doc(value.kind, &value.text) => {
                     out.extend_from_slice(value.text.as_bytes())

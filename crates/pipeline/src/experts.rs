@@ -122,10 +122,22 @@ impl Default for DedupeKeys {
 }
 
 impl DedupeKeys {
+    /// From configuration: `only` the named fields when any are named, else every field
+    /// but the `ignored` ones (IntelMQ's whitelist and blacklist filter types).
+    pub fn from_names(only: &[String], ignored: &[String]) -> Result<DedupeKeys, crate::event::EventError> {
+        let ids = |names: &[String]| names.iter().map(|n| FieldId::intern(n.trim())).collect::<Result<Vec<_>, _>>();
+        Ok(if only.is_empty() { DedupeKeys::AllExcept(ids(ignored)?) } else { DedupeKeys::Only(ids(only)?) })
+    }
+
     /// A 64-bit fingerprint of the chosen fields, independent of field order.
     pub fn fingerprint(&self, event: &Event<'_>) -> u64 {
         // Order-independent: a sum of per-field hashes, so feeds that emit fields in a
         // different order still match.
+        crate::event::FieldTable::with(|table| self.fingerprint_with(table, event))
+    }
+
+    /// [`DedupeKeys::fingerprint`] with the field table already in hand.
+    pub fn fingerprint_with(&self, table: &crate::event::FieldTable, event: &Event<'_>) -> u64 {
         let mut sum: u64 = 0;
         let mut count: u64 = 0;
         for (field, value) in event.iter() {
@@ -134,7 +146,7 @@ impl DedupeKeys {
                 DedupeKeys::Only(keep) => keep.contains(&field),
             };
             if chosen {
-                let mut h = FastHasher { state: field.name_hash() };
+                let mut h = FastHasher { state: table.get(field).hash };
                 h.write(value.text.as_bytes());
                 sum = sum.wrapping_add(mix(h.finish()));
                 count += 1;

@@ -30,6 +30,10 @@ pub struct Config {
     pub feeds: FeedsConfig,
 }
 
+fn default_dedupe_ignore() -> Vec<String> {
+    vec!["raw".into(), "time.observation".into()]
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct FeedsConfig {
@@ -44,6 +48,11 @@ pub struct FeedsConfig {
     pub schema_file: String,
     /// How long an accepted event suppresses its duplicates.
     pub dedupe_hours: i64,
+    /// De-duplicate on these fields only; when empty, on every field but `dedupe_ignore`.
+    #[serde(default)]
+    pub dedupe_keys: Vec<String>,
+    #[serde(default = "default_dedupe_ignore")]
+    pub dedupe_ignore: Vec<String>,
     /// Generic CSV feeds: column → field mappings (docs/feeds.md), chosen with `ingest --mapping NAME`.
     #[serde(default)]
     pub mappings: Vec<rampart_pipeline::mapping::MappingSpec>,
@@ -167,6 +176,8 @@ impl Default for Config {
                 rules_file: String::new(),
                 schema_file: String::new(),
                 dedupe_hours: 24,
+                dedupe_keys: Vec::new(),
+                dedupe_ignore: default_dedupe_ignore(),
                 mappings: Vec::new(),
                 http: Vec::new(),
             },
@@ -274,6 +285,8 @@ impl Config {
         if self.notifications.poll_seconds < 1 || !(1..=3600).contains(&self.notifications.retry_first_seconds) {
             bail!("notifications.poll_seconds must be positive and notifications.retry_first_seconds 1 to 3600");
         }
+        rampart_pipeline::experts::DedupeKeys::from_names(&self.feeds.dedupe_keys, &self.feeds.dedupe_ignore)
+            .map_err(|e| anyhow::anyhow!("feeds.dedupe_keys / feeds.dedupe_ignore: {e}"))?;
         if self.feeds.poll_seconds < 1 || self.feeds.dedupe_hours < 0 {
             bail!("feeds.poll_seconds must be positive and feeds.dedupe_hours not negative");
         }
@@ -494,6 +507,10 @@ rules_file = ""
 schema_file = ""
 # How long an accepted event suppresses its duplicates.   (RAMPART_FEEDS_DEDUPE_HOURS)
 dedupe_hours = 24
+# Which fields make two events the same: only `dedupe_keys` when given, else every field
+# but `dedupe_ignore` (as IntelMQ's deduplicator's whitelist and blacklist).
+dedupe_keys = []
+dedupe_ignore = ["raw", "time.observation"]
 # Generic CSV (or, with format = "json", JSON) feeds, read with `rampart ingest --mapping NAME`,
 # or chosen by the file name patterns in `files` for the watched folder, uploads, mail and HTTP:
 # [[feeds.mappings]]

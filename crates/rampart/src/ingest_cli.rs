@@ -55,11 +55,16 @@ pub struct IngestArgs {
     /// How long an accepted event suppresses its duplicates.
     #[arg(long, default_value_t = 24)]
     dedupe_hours: i64,
+    /// De-duplicate on these fields only (comma-separated); default: `feeds.dedupe_keys`, or
+    /// every field but `feeds.dedupe_ignore` (raw and time.observation).
+    #[arg(long, value_delimiter = ',')]
+    dedupe_keys: Vec<String>,
     /// Worker threads; default: every core this process may use.
     #[arg(long)]
     threads: Option<usize>,
-    /// Input read per batch (the unit of commit), in MiB.
-    #[arg(long, default_value_t = 2)]
+    /// Input read per batch (the unit of commit), in MiB. A batch's events take several
+    /// times its size while it is processed, so small batches keep memory low.
+    #[arg(long, default_value_t = 1)]
     batch_mib: usize,
     /// Process a file again although it was finished before.
     #[arg(long)]
@@ -94,7 +99,7 @@ fn extra_routing(paths: &[PathBuf]) -> anyhow::Result<Vec<RoutingRow>> {
 }
 
 /// The options every file of this run shares.
-fn base_options(args: &IngestArgs) -> anyhow::Result<IngestOptions> {
+fn base_options(config: &Config, args: &IngestArgs) -> anyhow::Result<IngestOptions> {
     let schema = crate::shadowserver_schema(args.schema.as_deref())?;
     let rules = args.rules.as_deref().map(crate::feed_rules).transpose()?.map(Arc::new);
     let output = match args.output.as_deref() {
@@ -119,6 +124,11 @@ fn base_options(args: &IngestArgs) -> anyhow::Result<IngestOptions> {
         notify: args.notify,
         rules,
         dedupe_window: chrono::Duration::hours(args.dedupe_hours.max(0)),
+        dedupe: if args.dedupe_keys.is_empty() {
+            rampart_pipeline::experts::DedupeKeys::from_names(&config.feeds.dedupe_keys, &config.feeds.dedupe_ignore)?
+        } else {
+            rampart_pipeline::experts::DedupeKeys::from_names(&args.dedupe_keys, &[])?
+        },
         threads: args.threads.unwrap_or(defaults.threads),
         batch_bytes: args.batch_mib.clamp(1, 1024) << 20,
         output,
@@ -161,7 +171,7 @@ pub async fn enqueue(config: &Config, args: IngestArgs) -> anyhow::Result<ExitCo
     if args.output.is_some() || !args.routing.is_empty() || args.rules.is_some() {
         bail!("with --queue, outputs, rules and routing tables are the workers' (their configuration); accepted events go to the queue's event stream");
     }
-    let base = base_options(&args)?;
+    let base = base_options(config, &args)?;
     let mut failed = false;
     for path in &args.files {
         let opts = IngestOptions { format: format_of(config, &args, path)?, ..base.clone() };
@@ -186,7 +196,7 @@ pub async fn enqueue(config: &Config, args: IngestArgs) -> anyhow::Result<ExitCo
 
 pub async fn run(store: &dyn Store, config: &Config, args: IngestArgs) -> anyhow::Result<ExitCode> {
     let index = RouteIndex::new(&config.constituency.country);
-    let base = base_options(&args)?;
+    let base = base_options(config, &args)?;
     let mut failed = false;
     let mut summaries = Vec::new();
     for path in &args.files {

@@ -213,6 +213,7 @@ pub(crate) fn feed_options(config: &Config) -> anyhow::Result<rampart_web::servi
     let mut options = rampart_web::service::feeds::IngestOptions::defaults(Arc::new(shadowserver_schema(schema)?));
     options.notify = config.feeds.notify;
     options.dedupe_window = chrono::Duration::hours(config.feeds.dedupe_hours);
+    options.dedupe = rampart_pipeline::experts::DedupeKeys::from_names(&config.feeds.dedupe_keys, &config.feeds.dedupe_ignore)?;
     options.mappings = config.feeds.mappings.iter().cloned().map(Arc::new).collect();
     if !config.feeds.rules_file.is_empty() {
         options.rules = Some(Arc::new(feed_rules(std::path::Path::new(&config.feeds.rules_file))?));

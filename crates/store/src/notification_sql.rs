@@ -191,21 +191,48 @@ macro_rules! impl_notification_store {
                 let mut tx = self.writer().await?;
                 let mut stored = Vec::new();
                 let mut skipped = 0usize;
+                // What each recipient was told: one query per recipient and up to 100 event
+                // keys, not one per directive (a feed hands over thousands at once).
+                // (recipient, event key, template) → (latest created_at, one still waiting)
+                let mut told: std::collections::HashMap<(String, String, String), (chrono::DateTime<chrono::Utc>, bool)> =
+                    std::collections::HashMap::new();
+                let mut by_recipient: std::collections::BTreeMap<&str, Vec<&str>> = std::collections::BTreeMap::new();
+                for d in directives {
+                    by_recipient.entry(d.recipient.as_str()).or_default().push(d.event_key.as_str());
+                }
+                for (recipient, mut keys) in by_recipient {
+                    keys.sort_unstable();
+                    keys.dedup();
+                    for chunk in keys.chunks(100) {
+                        use sqlx::Row as _;
+                        let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+                        let sql = format!(
+                            "SELECT event_key, template_kind, created_at, notification_id FROM notification_directives \
+                             WHERE recipient = $1 AND event_key IN ({})",
+                            placeholders.join(", ")
+                        );
+                        let mut q = sqlx::query(&sql).bind(recipient);
+                        for key in chunk {
+                            q = q.bind(*key);
+                        }
+                        for row in q.fetch_all(&mut *tx).await? {
+                            let at: chrono::DateTime<chrono::Utc> = row.try_get("created_at")?;
+                            let waiting = row.try_get::<Option<String>, _>("notification_id")?.is_none();
+                            let entry = told
+                                .entry((recipient.to_string(), row.try_get("event_key")?, row.try_get("template_kind")?))
+                                .or_insert((at, waiting));
+                            entry.0 = entry.0.max(at);
+                            entry.1 |= waiting;
+                        }
+                    }
+                }
                 let mut batch_seen = std::collections::HashSet::new();
                 for d in directives {
                     // Within the interval, or still waiting: the same event is told once.
                     let since = now - chrono::Duration::seconds(d.interval_secs);
-                    let seen = sqlx::query(
-                        "SELECT 1 FROM notification_directives WHERE recipient = $1 AND event_key = $2 AND template_kind = $3 \
-                         AND (created_at > $4 OR notification_id IS NULL) LIMIT 1",
-                    )
-                    .bind(&d.recipient)
-                    .bind(&d.event_key)
-                    .bind(&d.template_kind)
-                    .bind(since)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    if seen.is_some() || !batch_seen.insert((d.recipient.clone(), d.event_key.clone(), d.template_kind.clone())) {
+                    let key = (d.recipient.clone(), d.event_key.clone(), d.template_kind.clone());
+                    let seen = told.get(&key).is_some_and(|(latest, waiting)| *waiting || *latest > since);
+                    if seen || !batch_seen.insert(key) {
                         skipped += 1;
                         continue;
                     }

@@ -780,13 +780,26 @@ pub(crate) fn parse_datetime(value: &str) -> Option<String> {
     if !(1..=9999).contains(&utc.year()) {
         return None;
     }
-    let mut out =
-        format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", utc.year(), utc.month(), utc.day(), utc.hour(), utc.minute(), utc.second());
+    // Written digit by digit: this runs for every row of most reports.
+    let mut out = String::with_capacity(32);
+    push_digits(&mut out, utc.year() as u32, 4);
+    for (n, separator) in [(utc.month(), '-'), (utc.day(), '-'), (utc.hour(), 'T'), (utc.minute(), ':'), (utc.second(), ':')] {
+        out.push(separator);
+        push_digits(&mut out, n, 2);
+    }
     if micros > 0 {
-        out.push_str(&format!(".{micros:06}"));
+        out.push('.');
+        push_digits(&mut out, micros, 6);
     }
     out.push_str("+00:00");
     Some(out)
+}
+
+/// `n` in exactly `width` decimal digits (leading zeros; higher digits dropped).
+fn push_digits(out: &mut String, n: u32, width: u32) {
+    for power in (0..width).rev() {
+        out.push(char::from(b'0' + (n / 10u32.pow(power) % 10) as u8));
+    }
 }
 
 /// `YYYY-MM-DD[( |T)HH:MM[:SS[.f]]][ ][offset|Z|UTC|GMT][ ][UTC|GMT|Z]` → the UTC time and its

@@ -329,3 +329,36 @@ constants = { "classification.type" = "blacklist" }
         assert_eq!(r.status, 422, "{}", r.text());
     }
 }
+
+#[test]
+fn deduplication_keys_are_configurable() {
+    let install = crate::harness::sqlite_install();
+    // The same addresses seen again on other ports: the same event when only the address counts.
+    let header = rampart_core::testdata::read("shadowserver/testdata/scan_dns.csv").lines().next().unwrap().to_string();
+    let mut text = format!("{header}\n");
+    for i in 0..10u32 {
+        text.push_str(&scan_dns_row(i));
+    }
+    for i in 0..10u32 {
+        text.push_str(&scan_dns_row(i).replacen(",53,", ",5353,", 1));
+    }
+    let file = install.data_dir().join("2026-11-29-scan_dns-keys-test.csv");
+    std::fs::write(&file, &text).unwrap();
+    let summary = install.data_dir().join("summary.json");
+    let run = |extra: &[&str], feed: &str| {
+        let mut args = vec!["ingest", "--feed", feed, "--summary-json", summary.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        args.push(file.to_str().unwrap());
+        install.ok(&args, None);
+        let s: Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+        (s["written"].as_u64().unwrap(), s["duplicates"].as_u64().unwrap())
+    };
+    assert_eq!(run(&[], "all fields"), (20, 0), "another port is another event");
+    assert_eq!(run(&["--dedupe-keys", "source.ip"], "by address"), (10, 10));
+    let config = install.data_dir().join("rampart.toml");
+    std::fs::write(&config, "[feeds]\ndedupe_ignore = [\"raw\", \"time.observation\", \"source.port\"]\n").unwrap();
+    assert_eq!(run(&["--config", config.to_str().unwrap()], "port ignored"), (10, 10));
+    std::fs::write(&config, "[feeds]\ndedupe_keys = [\"not a field\"]\n").unwrap();
+    let bad = install.cli(&["--config", config.to_str().unwrap(), "ingest", file.to_str().unwrap()], None, &[]);
+    assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("dedupe_keys"));
+}

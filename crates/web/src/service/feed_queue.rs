@@ -22,7 +22,6 @@ use async_nats::HeaderMap;
 use chrono::Utc;
 use futures_util::StreamExt;
 use rampart_pipeline::engine::{self, Counts, FingerprintSet, Scratch, Stages};
-use rampart_pipeline::experts::DedupeKeys;
 use rampart_store::feeds::BatchCommit;
 use rampart_store::{Actor, Store};
 use serde::Serialize;
@@ -445,7 +444,7 @@ async fn run_batch(
     }
     let index = feeds::index_for(store, route_index, &ingest.extra_routing).await?;
     let observation_time = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false);
-    let keys = DedupeKeys::default();
+    let keys = ingest.dedupe.clone();
     let feed_override = (!meta.feed.is_empty()).then_some(meta.feed.as_str());
     let state = feeds.entry(feed.clone()).or_default();
     let lease = Duration::from_secs(30).min(opts.ack_wait);

@@ -70,6 +70,8 @@ pub struct IngestOptions {
     pub notify: bool,
     pub rules: Option<Arc<RuleSet>>,
     pub dedupe_window: chrono::Duration,
+    /// Which fields make two events the same.
+    pub dedupe: DedupeKeys,
     pub threads: usize,
     pub batch_bytes: usize,
     pub output: Option<OutputSpec>,
@@ -84,7 +86,7 @@ pub struct IngestOptions {
 
 impl IngestOptions {
     /// What an unconfigured feed gets: Shadowserver by file name, raw kept, every routed
-    /// event notified, a day's de-duplication, all cores, 8 MiB batches.
+    /// event notified, a day's de-duplication, all cores, 1 MiB batches.
     pub fn defaults(schema: Arc<shadowserver::Schema>) -> Self {
         IngestOptions {
             feed: None,
@@ -93,8 +95,9 @@ impl IngestOptions {
             notify: true,
             rules: None,
             dedupe_window: chrono::Duration::hours(24),
+            dedupe: DedupeKeys::default(),
             threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
-            batch_bytes: 2 << 20,
+            batch_bytes: 1 << 20,
             output: None,
             extra_routing: Vec::new(),
             force: false,
@@ -506,7 +509,7 @@ pub async fn ingest_file(
     let index = index_for(store, route_index, &opts.extra_routing).await?;
     let mut seen: FingerprintSet = store.feeds().fingerprints(&feed, Utc::now()).await?.into_iter().collect();
     let observation_time = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false);
-    let keys = DedupeKeys::default();
+    let keys = opts.dedupe.clone();
     let mut totals = Counts::default();
     let mut batches = 0u64;
     let mut pending: Vec<u8> = Vec::new();
@@ -537,7 +540,7 @@ pub async fn ingest_file(
             Ok(text) => text,
             Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
         };
-        let batch_lines = text.matches('\n').count() as i64 + i64::from(!text.ends_with('\n') && !text.is_empty());
+        let batch_lines = text.bytes().filter(|&b| b == b'\n').count() as i64 + i64::from(!text.ends_with('\n') && !text.is_empty());
         let first_line = lines_done as usize;
         let threads = opts.threads.max(1);
         let rules = opts.rules.clone();
