@@ -33,6 +33,9 @@ pub struct Stages<'p> {
     pub observation_time: &'p str,
     /// Ask for a notification directive for every routed event (rules may also ask).
     pub notify_all: bool,
+    /// Events whose address, host or URL is on one of these lists are marked
+    /// (`extra.rampart_warninglist`) and not told, unless a rule asks to.
+    pub warninglists: Option<&'p rampart_intel::warninglist::WarninglistSet>,
 }
 
 /// A row that could not be used: kept with its line and the reason.
@@ -221,7 +224,8 @@ fn after_parse<'t>(event: &mut Event<'t>, stages: &Stages<'t>, buf: &mut String,
     event.set(*fields::TIME_OBSERVATION, stages.observation_time);
     experts::fill_taxonomy(event);
     let Routed { org, tie } = experts::enrich_and_route(event, stages.index, buf);
-    let mut notify_wanted = stages.notify_all;
+    let listed = stages.warninglists.is_some_and(|lists| experts::mark_warninglisted(event, lists));
+    let mut notify_wanted = stages.notify_all && !listed;
     let mut incident = None;
     let mut outputs = Vec::new();
     if let Some(rules) = stages.rules {
@@ -531,6 +535,7 @@ mod tests {
             feed_name: Some("test"),
             observation_time: "2026-11-30T00:00:00+00:00",
             notify_all: false,
+            warninglists: None,
         };
         let mut text = String::new();
         for i in 0..1000 {

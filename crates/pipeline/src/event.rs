@@ -191,6 +191,7 @@ pub mod fields {
         RAW => "raw",
         EXTRA_FILE_NAME => "extra.file_name",
         EXTRA_ORGANISATION => "extra.rampart_org",
+        EXTRA_WARNINGLIST => "extra.rampart_warninglist",
     }
 }
 

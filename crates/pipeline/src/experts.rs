@@ -107,6 +107,28 @@ pub fn fill_taxonomy(event: &mut Event<'_>) {
     }
 }
 
+/// Marks an event whose address, host or URL is on a warninglist: `extra.rampart_warninglist`
+/// names the list and the entry. True when it was marked.
+pub fn mark_warninglisted(event: &mut Event<'_>, lists: &rampart_intel::warninglist::WarninglistSet) -> bool {
+    // The event's fields a warninglist can know, with the MISP attribute type each is.
+    let checked = [
+        (*fields::SOURCE_IP, "ip-src"),
+        (*fields::SOURCE_FQDN, "domain"),
+        (*fields::SOURCE_URL, "url"),
+        (*fields::DESTINATION_IP, "ip-dst"),
+        (*fields::DESTINATION_FQDN, "domain"),
+    ];
+    for (field, attribute_type) in checked {
+        let Some(value) = event.get(field) else { continue };
+        if let Some(hit) = lists.check(attribute_type, value).first() {
+            let mark = format!("{}: {}", hit.list, hit.entry);
+            event.set(*fields::EXTRA_WARNINGLIST, mark);
+            return true;
+        }
+    }
+    false
+}
+
 /// Which fields make two events "the same". Like IntelMQ's deduplicator, the default
 /// compares everything but `raw` and `time.observation`.
 #[derive(Debug, Clone)]

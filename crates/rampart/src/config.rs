@@ -28,6 +28,14 @@ pub struct Config {
     pub constituency: ConstituencyConfig,
     pub notifications: NotificationsConfig,
     pub feeds: FeedsConfig,
+    pub intel: IntelConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct IntelConfig {
+    /// MISP warninglists (a folder of `*/list.json`, as in MISP/misp-warninglists); empty: none.
+    pub warninglists_dir: String,
 }
 
 fn default_dedupe_ignore() -> Vec<String> {
@@ -168,6 +176,7 @@ impl Default for Config {
             deadlines: DeadlinesConfig { check_seconds: 60, remind_before_minutes: 30, regimes_file: String::new() },
             pgp: PgpConfig { secret_key_file: String::new(), contact_keys_dir: String::new() },
             constituency: ConstituencyConfig { country: web.home_country },
+            intel: IntelConfig { warninglists_dir: String::new() },
             notifications: NotificationsConfig { poll_seconds: 30, retry_first_seconds: web.retry_first_seconds },
             feeds: FeedsConfig {
                 watch_dir: String::new(),
@@ -222,6 +231,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("RAMPART_PGP_SECRET_KEY_FILE", "pgp.secret_key_file"),
     ("RAMPART_PGP_CONTACT_KEYS_DIR", "pgp.contact_keys_dir"),
     ("RAMPART_COUNTRY", "constituency.country"),
+    ("RAMPART_WARNINGLISTS_DIR", "intel.warninglists_dir"),
     ("RAMPART_NOTIFY_POLL_SECONDS", "notifications.poll_seconds"),
     ("RAMPART_NOTIFY_RETRY_FIRST_SECONDS", "notifications.retry_first_seconds"),
     ("RAMPART_FEEDS_WATCH_DIR", "feeds.watch_dir"),
@@ -486,6 +496,12 @@ contact_keys_dir = ""                                     # (RAMPART_PGP_CONTACT
 # The constituency's country. Addresses whose routing-table country is another one go
 # to that country's national CERT in the peer directory.  (RAMPART_COUNTRY)
 country = "TW"
+
+[intel]
+# MISP warninglists: a folder of */list.json as in github.com/MISP/misp-warninglists/lists.
+# Feed events whose address, host or URL is listed are marked extra.rampart_warninglist and
+# not told.  (RAMPART_WARNINGLISTS_DIR)
+warninglists_dir = ""
 
 [notifications]
 # How often waiting notifications are aggregated into messages and the outbox is sent.

@@ -134,6 +134,7 @@ fn base_options(config: &Config, args: &IngestArgs) -> anyhow::Result<IngestOpti
         output,
         extra_routing: extra_routing(&args.routing)?,
         force: args.force,
+        warninglists: crate::warninglists(config)?.map(Arc::new),
         ..defaults
     })
 }

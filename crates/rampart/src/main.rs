@@ -74,6 +74,14 @@ enum Command {
     },
     /// Feed files through the pipeline: parse, enrich, route, de-duplicate, notify, write.
     Ingest(Box<ingest_cli::IngestArgs>),
+    /// Whether values are on the MISP warninglists of `intel.warninglists_dir`.
+    Warninglist {
+        /// The values' MISP attribute type: ip-dst, ip-src, domain, hostname, url, md5, sha256, email-dst, …
+        #[arg(long = "type", default_value = "ip-dst")]
+        attribute_type: String,
+        #[arg(required = true)]
+        values: Vec<String>,
+    },
     /// Process feed batches from a NATS JetStream queue (scale-out; see docs/feeds.md).
     Worker(worker_cli::WorkerArgs),
     /// The feed pipeline's quarantine and counts.
@@ -140,6 +148,21 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Serve { .. } => serve(config).await?,
         Command::Mailgate { queue, feed: None } => return Ok(mailgate::run(&config, queue.as_deref()).await),
         Command::Mailgate { feed: Some(feed), .. } => return Ok(mailgate::run_feed(&config, &feed).await),
+        Command::Warninglist { attribute_type, values } => {
+            let Some(lists) = warninglists(&config)? else {
+                anyhow::bail!("no warninglists are configured: set intel.warninglists_dir (RAMPART_WARNINGLISTS_DIR)");
+            };
+            for value in &values {
+                let hits = lists.check(&attribute_type, value);
+                if hits.is_empty() {
+                    println!("{value}\t-");
+                }
+                for hit in hits {
+                    println!("{value}\t{}\t{}", hit.list, hit.entry);
+                }
+            }
+            return Ok(std::process::ExitCode::SUCCESS);
+        }
         Command::Route { queries, json } => {
             let store = open_store(&config).await?;
             store.migrate().await?;
@@ -215,10 +238,30 @@ pub(crate) fn feed_options(config: &Config) -> anyhow::Result<rampart_web::servi
     options.dedupe_window = chrono::Duration::hours(config.feeds.dedupe_hours);
     options.dedupe = rampart_pipeline::experts::DedupeKeys::from_names(&config.feeds.dedupe_keys, &config.feeds.dedupe_ignore)?;
     options.mappings = config.feeds.mappings.iter().cloned().map(Arc::new).collect();
+    options.warninglists = warninglists(config)?.map(Arc::new);
     if !config.feeds.rules_file.is_empty() {
         options.rules = Some(Arc::new(feed_rules(std::path::Path::new(&config.feeds.rules_file))?));
     }
     Ok(options)
+}
+
+/// The configured warninglists. A list or entry that cannot be used is reported and left
+/// out; a folder that cannot be read at all is an error.
+pub(crate) fn warninglists(config: &Config) -> anyhow::Result<Option<rampart_intel::warninglist::WarninglistSet>> {
+    if config.intel.warninglists_dir.is_empty() {
+        return Ok(None);
+    }
+    let dir = std::path::Path::new(&config.intel.warninglists_dir);
+    if !dir.is_dir() {
+        anyhow::bail!("intel.warninglists_dir {} is not a folder", dir.display());
+    }
+    let (lists, mut problems) = rampart_intel::warninglist::load_dir(dir);
+    let (set, entry_problems) = rampart_intel::warninglist::WarninglistSet::new(lists);
+    problems.extend(entry_problems);
+    for problem in &problems {
+        tracing::warn!(%problem, "warninglist");
+    }
+    Ok(Some(set))
 }
 
 /// The Shadowserver report schema in `path`, or the shipped one.

@@ -362,3 +362,34 @@ fn deduplication_keys_are_configurable() {
     let bad = install.cli(&["--config", config.to_str().unwrap(), "ingest", file.to_str().unwrap()], None, &[]);
     assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("dedupe_keys"));
 }
+
+#[test]
+fn warninglisted_events_are_marked_and_not_told() {
+    let install = crate::harness::sqlite_install();
+    let (server, auth, _) = setup_org(&install);
+    let lists = rampart_core::testdata::path("misp/warninglists/lists");
+    let config = install.data_dir().join("rampart.toml");
+    std::fs::write(&config, format!("[intel]\nwarninglists_dir = {:?}\n", lists.display().to_string())).unwrap();
+    let cfg = config.to_str().unwrap();
+
+    let checked = install.ok(&["--config", cfg, "warninglist", "--type", "ip-dst", "10.1.2.3", "203.74.205.1"], None);
+    assert!(checked.contains("10.1.2.3\tList of RFC 1918 CIDR blocks\t10.0.0.0/8"), "{checked}");
+    assert!(checked.contains("203.74.205.1\t-"), "{checked}");
+
+    // Two rows from the constituent's AS, one of them a private address.
+    let header = rampart_core::testdata::read("shadowserver/testdata/scan_dns.csv").lines().next().unwrap().to_string();
+    let text = format!("{header}\n{}{}", scan_dns_row(0), scan_dns_row(10).replace("\"2.0.0.10\"", "\"10.0.0.10\""));
+    let file = install.data_dir().join("2026-11-29-scan_dns-lists-test.csv");
+    std::fs::write(&file, text).unwrap();
+    let out = install.data_dir().join("events.jsonl");
+    let output = format!("intelmq-jsonl:{}", out.display());
+    install.ok(&["--config", cfg, "ingest", "--notify", "--output", &output, file.to_str().unwrap()], None);
+    let events = lines(&out);
+    assert_eq!(events.len(), 2, "both are written");
+    assert_eq!(events[1]["extra.rampart_warninglist"], "List of RFC 1918 CIDR blocks: 10.0.0.0/8", "{}", events[1]);
+    assert!(events[0].get("extra.rampart_warninglist").is_none());
+    let flushed = send(&server.base, "POST", "/api/v1/notifications/flush", &[("Authorization", &auth)], b"").json();
+    assert_eq!(flushed["queued"], 1, "{flushed}");
+    let outbox = send(&server.base, "GET", "/api/v1/notifications", &[("Authorization", &auth)], b"").json();
+    assert_eq!(outbox[0]["event_count"], 1, "only the public address is told: {outbox}");
+}

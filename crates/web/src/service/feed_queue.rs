@@ -460,6 +460,7 @@ async fn run_batch(
                 feed_name: feed_override,
                 observation_time: &observation_time,
                 notify_all: ingest.notify,
+                warninglists: ingest.warninglists.as_deref(),
             };
             engine::process_batch(parser.input(text, meta.first_line), &stages, ingest.threads.max(1), &mut state.seen, scratch)
         });

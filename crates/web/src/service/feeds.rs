@@ -82,6 +82,8 @@ pub struct IngestOptions {
     pub schema: Arc<shadowserver::Schema>,
     /// The configured mappings: named by `--mapping`, or chosen by their `files` patterns.
     pub mappings: Vec<Arc<MappingSpec>>,
+    /// Warninglists: events they list are marked and not told.
+    pub warninglists: Option<Arc<rampart_intel::warninglist::WarninglistSet>>,
 }
 
 impl IngestOptions {
@@ -103,6 +105,7 @@ impl IngestOptions {
             force: false,
             schema,
             mappings: Vec::new(),
+            warninglists: None,
         }
     }
 }
@@ -558,6 +561,7 @@ pub async fn ingest_file(
                 feed_name: feed_override.as_deref(),
                 observation_time: &observation_time,
                 notify_all: opts.notify,
+                warninglists: opts.warninglists.as_deref(),
             };
             engine::process_batch(parser_ref.input(&text, first_line), &stages, threads, &mut seen, &mut scratch)
         });
