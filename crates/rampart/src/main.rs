@@ -74,6 +74,11 @@ enum Command {
     },
     /// Feed files through the pipeline: parse, enrich, route, de-duplicate, notify, write.
     Ingest(Box<ingest_cli::IngestArgs>),
+    /// Check STIX 2.1 files (objects or bundles) against the OASIS schemas; exit 65 when one is invalid.
+    StixValidate {
+        #[arg(required = true)]
+        files: Vec<std::path::PathBuf>,
+    },
     /// Whether values are on the MISP warninglists of `intel.warninglists_dir`.
     Warninglist {
         /// The values' MISP attribute type: ip-dst, ip-src, domain, hostname, url, md5, sha256, email-dst, …
@@ -148,6 +153,23 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Serve { .. } => serve(config).await?,
         Command::Mailgate { queue, feed: None } => return Ok(mailgate::run(&config, queue.as_deref()).await),
         Command::Mailgate { feed: Some(feed), .. } => return Ok(mailgate::run_feed(&config, &feed).await),
+        Command::StixValidate { files } => {
+            let mut invalid = false;
+            for path in &files {
+                let verdict = std::fs::read(path)
+                    .map_err(|e| e.to_string())
+                    .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).map_err(|e| format!("not JSON: {e}")))
+                    .and_then(|doc| rampart_intel::stix::StixValidator::shipped().validate(&doc).map_err(|e| e.problems.join("\n  ")));
+                match verdict {
+                    Ok(()) => println!("{}: valid STIX 2.1", path.display()),
+                    Err(why) => {
+                        invalid = true;
+                        println!("{}: invalid\n  {why}", path.display());
+                    }
+                }
+            }
+            return Ok(if invalid { std::process::ExitCode::from(65) } else { std::process::ExitCode::SUCCESS });
+        }
         Command::Warninglist { attribute_type, values } => {
             let Some(lists) = warninglists(&config)? else {
                 anyhow::bail!("no warninglists are configured: set intel.warninglists_dir (RAMPART_WARNINGLISTS_DIR)");

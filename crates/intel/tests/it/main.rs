@@ -1,4 +1,5 @@
-//! The warninglists of MISP/misp-warninglists (`../shared/testdata/misp/warninglists/`),
+//! STIX 2.1 validation against the official examples, and the warninglists of MISP/misp-warninglists (`../shared/testdata/misp/warninglists/`),
 //! all five match types, loaded and checked as MISP would.
 
+mod stix;
 mod warninglists;

@@ -199,3 +199,17 @@ fn operators_can_bring_their_own_deadline_regimes() {
     assert!(!bad.status.success(), "a broken regimes file stops Rampart with a clear message");
     assert!(String::from_utf8_lossy(&bad.stderr).contains("deadline regimes"));
 }
+
+#[test]
+fn stix_files_are_validated_from_the_command_line() {
+    let install = crate::harness::sqlite_install();
+    let good = rampart_core::testdata::path("stix/examples/indicator-for-c2-ip-address.json");
+    let out = install.cli(&["stix-validate", good.to_str().unwrap()], None, &[]);
+    assert!(out.status.success() && String::from_utf8_lossy(&out.stdout).contains("valid STIX 2.1"));
+    let bad = install.data_dir().join("bad.json");
+    std::fs::write(&bad, r#"{"type":"indicator","spec_version":"2.1","id":"indicator--x"}"#).unwrap();
+    let out = install.cli(&["stix-validate", bad.to_str().unwrap()], None, &[]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(out.status.code(), Some(65), "{text}");
+    assert!(text.contains("invalid") && text.contains("/id"), "{text}");
+}
