@@ -18,8 +18,9 @@ use uuid::Uuid;
 
 /// Turns one CSV record into an event; implemented by each feed format.
 pub trait RowParser: Send + Sync {
-    /// `record.line` is the row's line in the whole input.
-    fn parse_row<'a>(&self, fields: &[Cow<'a, str>], record: RecordInfo<'a>, event: &mut Event<'a>) -> Result<(), String>;
+    /// `record.line` is the row's line in the whole input. Values may borrow from the
+    /// parser (its constants) as well as from the input.
+    fn parse_row<'a>(&'a self, fields: &[Cow<'a, str>], record: RecordInfo<'a>, event: &mut Event<'a>) -> Result<(), String>;
 }
 
 /// What the stages after parsing need.
@@ -254,7 +255,7 @@ fn after_parse<'t>(event: &mut Event<'t>, stages: &Stages<'t>, buf: &mut String,
     Some(RowMeta { line, fingerprint, end: piece.json.len(), org, tie, type_index, notify, incident, outputs })
 }
 
-fn run_csv_piece<'t>(parser: &dyn RowParser, text: &'t str, first_line: usize, stages: &Stages<'t>, json: Vec<u8>) -> Piece {
+fn run_csv_piece<'t>(parser: &'t dyn RowParser, text: &'t str, first_line: usize, stages: &Stages<'t>, json: Vec<u8>) -> Piece {
     let mut piece = Piece { json, rows: Vec::with_capacity(text.len() / 64), types: Vec::new() };
     let mut reader = crate::csv::CsvReader::new(text);
     let mut cells: Vec<Cow<'_, str>> = Vec::with_capacity(64);
@@ -291,13 +292,13 @@ fn run_csv_piece<'t>(parser: &dyn RowParser, text: &'t str, first_line: usize, s
 struct IntelmqLines;
 
 impl LineParser for IntelmqLines {
-    fn parse_line<'a>(&self, line: &'a str, event: &mut Event<'a>) -> Result<(), String> {
+    fn parse_line<'a>(&'a self, line: &'a str, event: &mut Event<'a>) -> Result<(), String> {
         *event = read_intelmq_json(line).map_err(|e| e.to_string())?;
         Ok(())
     }
 }
 
-fn run_lines_piece<'t>(parser: &dyn LineParser, text: &'t str, first_line: usize, stages: &Stages<'t>, json: Vec<u8>) -> Piece {
+fn run_lines_piece<'t>(parser: &'t dyn LineParser, text: &'t str, first_line: usize, stages: &Stages<'t>, json: Vec<u8>) -> Piece {
     let mut piece = Piece { json, rows: Vec::new(), types: Vec::new() };
     let mut buf = String::new();
     for (i, raw) in text.lines().enumerate() {
@@ -396,6 +397,8 @@ fn merge(mut pieces: Vec<Piece>, seen: &mut FingerprintSet) -> (BatchOutput, Vec
     let mut written = 0usize;
     for (index, piece) in pieces.into_iter().enumerate() {
         let mut start = 0usize;
+        // Counted by the piece's type index; the type names are looked up once per piece.
+        let mut piece_tally: HashMap<(Option<Uuid>, u32), u64> = HashMap::new();
         for row in piece.rows {
             out.counts.rows_read += 1;
             match row {
@@ -437,7 +440,7 @@ fn merge(mut pieces: Vec<Piece>, seen: &mut FingerprintSet) -> (BatchOutput, Vec
                     for name in meta.outputs {
                         out.routed_outputs.entry(name).or_default().extend_from_slice(bytes);
                     }
-                    *out.tally.entry((meta.org, piece.types[meta.type_index as usize].clone())).or_default() += 1;
+                    *piece_tally.entry((meta.org, meta.type_index)).or_default() += 1;
                     if let (Some(event), Some(org)) = (meta.notify, meta.org) {
                         out.counts.notified += 1;
                         out.notify.push(ToNotify { line: meta.line, org, event });
@@ -448,6 +451,9 @@ fn merge(mut pieces: Vec<Piece>, seen: &mut FingerprintSet) -> (BatchOutput, Vec
                     }
                 }
             }
+        }
+        for ((org, type_index), n) in piece_tally {
+            *out.tally.entry((org, piece.types[type_index as usize].clone())).or_default() += n;
         }
         if index == 0 {
             jsonl.truncate(written);
@@ -514,7 +520,7 @@ mod tests {
 
     struct TwoColumns;
     impl RowParser for TwoColumns {
-        fn parse_row<'a>(&self, fields: &[Cow<'a, str>], _record: RecordInfo<'a>, event: &mut Event<'a>) -> Result<(), String> {
+        fn parse_row<'a>(&'a self, fields: &[Cow<'a, str>], _record: RecordInfo<'a>, event: &mut Event<'a>) -> Result<(), String> {
             if fields.len() != 2 {
                 return Err(format!("expected 2 columns, found {}", fields.len()));
             }

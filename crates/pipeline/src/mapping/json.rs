@@ -62,7 +62,7 @@ impl CompiledJsonMapping {
     /// Reads one record (a JSON object on one line) into `event`. Strings are taken as
     /// text, numbers and booleans as their JSON text, null or a missing path as absent; an
     /// object or array is kept as compact JSON text, for text fields only.
-    pub fn parse_record<'a>(&self, line: &'a str, event: &mut Event<'a>) -> Result<(), String> {
+    pub fn parse_record<'a>(&'a self, line: &'a str, event: &mut Event<'a>) -> Result<(), String> {
         let record: Value = serde_json::from_str(line).map_err(|e| format!("not valid JSON: {e}"))?;
         if !record.is_object() {
             return Err(format!("not a JSON object: {}", describe(&record)));
@@ -85,7 +85,7 @@ impl CompiledJsonMapping {
 }
 
 impl LineParser for CompiledJsonMapping {
-    fn parse_line<'a>(&self, line: &'a str, event: &mut Event<'a>) -> Result<(), String> {
+    fn parse_line<'a>(&'a self, line: &'a str, event: &mut Event<'a>) -> Result<(), String> {
         self.parse_record(line, event)
     }
 }

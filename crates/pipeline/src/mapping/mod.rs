@@ -154,9 +154,9 @@ struct ConstantsAndRequired {
 impl ConstantsAndRequired {
     /// Sets the constants, then refuses an event without a required field; `unit` is
     /// "row" or "record", for the message.
-    fn apply(&self, event: &mut Event<'_>, unit: &str) -> Result<(), String> {
+    fn apply<'a>(&'a self, event: &mut Event<'a>, unit: &str) -> Result<(), String> {
         for (field, value) in &self.constants {
-            event.set(*field, value.clone());
+            event.set(*field, value.as_str());
         }
         for (field, name) in &self.required {
             if !event.contains(*field) {
@@ -266,7 +266,7 @@ impl MappingSpec {
 /// Turns one line of text (for JSON mappings, one record) into an event. The batch
 /// engine runs it on each non-blank line of a piece, like [`RowParser`] on CSV records.
 pub trait LineParser: Send + Sync {
-    fn parse_line<'a>(&self, line: &'a str, event: &mut Event<'a>) -> Result<(), String>;
+    fn parse_line<'a>(&'a self, line: &'a str, event: &mut Event<'a>) -> Result<(), String>;
 }
 
 impl FieldId {
@@ -292,7 +292,7 @@ fn timestamp(value: &str) -> Option<String> {
 }
 
 impl RowParser for CompiledMapping {
-    fn parse_row<'a>(&self, fields: &[Cow<'a, str>], _record: RecordInfo<'a>, event: &mut Event<'a>) -> Result<(), String> {
+    fn parse_row<'a>(&'a self, fields: &[Cow<'a, str>], _record: RecordInfo<'a>, event: &mut Event<'a>) -> Result<(), String> {
         if fields.len() > self.by_column.len() {
             return Err(format!("{} fields, but the header has {} columns", fields.len(), self.by_column.len()));
         }

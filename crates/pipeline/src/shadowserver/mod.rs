@@ -302,11 +302,9 @@ fn intern_value(value: &str) -> Cow<'static, str> {
 }
 
 #[allow(clippy::ptr_arg)] // the Cow itself tells whether a copy is needed
-fn widen<'a>(text: &Cow<'static, str>) -> Cow<'a, str> {
-    match text {
-        Cow::Borrowed(s) => Cow::Borrowed(*s),
-        Cow::Owned(s) => Cow::Owned(s.clone()),
-    }
+/// A constant of the report, borrowed for as long as the report lives.
+fn widen<'a>(text: &'a Cow<'static, str>) -> Cow<'a, str> {
+    Cow::Borrowed(text.as_ref())
 }
 
 /// A value for an error message.
@@ -437,7 +435,7 @@ impl CompiledReport {
     /// `record.raw`) and `extra.*` for the columns no mapping took. Values borrow from `fields`
     /// where they can. On an error the event holds part of the row and should be dropped.
     pub fn parse_row<'a>(
-        &self,
+        &'a self,
         fields: &[Cow<'a, str>],
         record: RecordInfo<'a>,
         header_line: &str,
@@ -448,7 +446,7 @@ impl CompiledReport {
 
     /// As [`CompiledReport::parse_row`] for a row of a JSON report; `line` is its position.
     /// The row must have the columns the report was compiled for.
-    pub fn parse_json_row<'a>(&self, row: &'a JsonRow, line: usize, event: &mut Event<'a>) -> Result<(), RowError> {
+    pub fn parse_json_row<'a>(&'a self, row: &'a JsonRow, line: usize, event: &mut Event<'a>) -> Result<(), RowError> {
         if row.columns != self.columns {
             event.clear();
             return Err(RowError { line, problem: RowProblem::DifferentColumns });
@@ -457,7 +455,7 @@ impl CompiledReport {
         self.fill(&fields, line, RawSource::Verbatim(&row.raw), event)
     }
 
-    fn fill<'a>(&self, fields: &[Cow<'a, str>], line: usize, raw: RawSource<'_>, event: &mut Event<'a>) -> Result<(), RowError> {
+    fn fill<'a>(&'a self, fields: &[Cow<'a, str>], line: usize, raw: RawSource<'_>, event: &mut Event<'a>) -> Result<(), RowError> {
         let fail = |problem| RowError { line, problem };
         event.clear();
         let found = fields.len();
@@ -756,7 +754,7 @@ impl ShadowserverParser {
         file_name: &str,
         text: &'a str,
         options: &Options,
-        mut sink: impl FnMut(Result<&Event<'a>, RowError>),
+        mut sink: impl FnMut(Result<&Event<'_>, RowError>),
     ) -> Result<Summary, ParseError> {
         let report = self.schema.resolve_file_name(file_name)?;
         let mut reader = CsvReader::new(text);

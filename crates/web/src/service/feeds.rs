@@ -168,7 +168,7 @@ struct ShadowserverRows {
 }
 
 impl RowParser for ShadowserverRows {
-    fn parse_row<'a>(&self, fields: &[Cow<'a, str>], record: RecordInfo<'a>, event: &mut Event<'a>) -> Result<(), String> {
+    fn parse_row<'a>(&'a self, fields: &[Cow<'a, str>], record: RecordInfo<'a>, event: &mut Event<'a>) -> Result<(), String> {
         self.report.parse_row(fields, record, &self.header_line, event).map_err(|e| e.problem.to_string())
     }
 }
