@@ -126,3 +126,25 @@ fn queued_feed_survives_a_killed_worker_without_loss_or_repeats() {
         assert_eq!(outbox[0]["event_count"], 6_000, "every constituent event told exactly once: {outbox}");
     }
 }
+
+#[test]
+fn a_batch_this_worker_cannot_read_is_quarantined_not_lost() {
+    let Ok(nats) = std::env::var("RAMPART_TEST_NATS_URL") else {
+        eprintln!("RAMPART_TEST_NATS_URL is not set: the JetStream engine is not tested");
+        return;
+    };
+    let install = crate::harness::sqlite_install();
+    let queue = format!("{nats}/it{}", uuid::Uuid::now_v7().simple());
+    let with_mapping = install.data_dir().join("producer.toml");
+    std::fs::write(&with_mapping, "[[feeds.mappings]]\nname = \"vendor\"\ncolumns = { ip = \"source.ip\" }\n").unwrap();
+    let file = install.data_dir().join("vendor.csv");
+    std::fs::write(&file, "ip\n192.0.2.1\n192.0.2.2\n").unwrap();
+    let producer = with_mapping.to_str().unwrap();
+    install.ok(&["--config", producer, "ingest", "--queue", &queue, "--mapping", "vendor", file.to_str().unwrap()], None);
+    // This worker's configuration has no such mapping.
+    let done = finish(worker(&install, &queue, "plain"));
+    assert!(done.contains("1 batches"), "{done}");
+    let quarantine = install.ok(&["feeds", "quarantine"], None);
+    assert!(quarantine.contains("the whole batch") && quarantine.contains("vendor"), "{quarantine}");
+    assert!(quarantine.contains("192.0.2.2"), "the rows are kept: {quarantine}");
+}

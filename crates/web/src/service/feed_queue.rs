@@ -313,7 +313,8 @@ struct FeedState {
 struct BatchMeta {
     feed: String,
     file_name: String,
-    format: FeedFormat,
+    /// Unreadable here (a mapping this worker's configuration lacks): the batch is quarantined.
+    format: Result<FeedFormat, String>,
     source: String,
     batch: u64,
     first_line: usize,
@@ -329,7 +330,7 @@ impl BatchMeta {
         Ok(BatchMeta {
             feed: get(HEADER_FEED).unwrap_or_default(),
             file_name: need(HEADER_FILE)?,
-            format: parse_format(&need(HEADER_FORMAT)?, mappings)?,
+            format: parse_format(&need(HEADER_FORMAT)?, mappings).map_err(|e| e.to_string()),
             source: need(HEADER_SOURCE)?,
             batch: number(HEADER_BATCH)?,
             first_line: number(HEADER_FIRST_LINE)? as usize,
@@ -432,7 +433,12 @@ async fn run_batch(
     summary: &mut WorkerSummary,
 ) -> ServiceResult<()> {
     let ingest = &opts.ingest;
-    let parser = match feed_rows(&meta.format, meta.csv_header.clone(), &meta.file_name, ingest) {
+    let parsed = meta
+        .format
+        .clone()
+        .map_err(ServiceError::Invalid)
+        .and_then(|format| feed_rows(&format, meta.csv_header.clone(), &meta.file_name, ingest));
+    let parser = match parsed {
         Ok(parser) => parser,
         Err(e) => return quarantine_batch(store, meta, text, &e.to_string(), summary).await,
     };
