@@ -159,13 +159,6 @@ fn rules_beyond_the_schema(object: &Value, at: &str) -> Vec<String> {
     problems
 }
 
-impl StixValidator {
-    /// Whether the document is valid STIX 2.1 (see [`StixValidator::validate`]).
-    pub fn is_valid(&self, document: &Value) -> bool {
-        self.validate(document).is_ok()
-    }
-}
-
 /// The schema's complaints, each with its place in the document, at most 20.
 fn errors_of(validator: &Validator, instance: &Value, at: &str) -> Option<Vec<String>> {
     let problems: Vec<String> = validator

@@ -89,6 +89,11 @@ pub struct MappingSpec {
 }
 
 impl MappingSpec {
+    /// The feed's default name: its `feed.name` constant, else the mapping's name.
+    pub fn feed_name(&self) -> &str {
+        self.constants.get("feed.name").map_or(&self.name, |n| n.as_str())
+    }
+
     /// Whether `file_name` matches one of the `files` patterns (case-insensitive).
     pub fn reads_file(&self, file_name: &str) -> bool {
         let name: Vec<char> = file_name.to_lowercase().chars().collect();

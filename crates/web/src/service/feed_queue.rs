@@ -14,7 +14,9 @@
 //! - producers publish with a message id per batch, so a producer run again queues nothing
 //!   twice; accepted events go to the events stream with a message id per batch too.
 
-use super::feeds::{self, feed_rows, io_error, open_input, source_key, FeedFormat, FeedRows, IngestOptions, IngestSummary};
+use super::feeds::{
+    self, feed_rows, io_error, open_input, read_header_line, source_key, BatchError, BatchReader, FeedFormat, FeedRows, IngestOptions,
+};
 use super::routing::RouteIndex;
 use super::{ServiceError, ServiceResult};
 use async_nats::jetstream::{self, consumer, stream};
@@ -26,7 +28,6 @@ use rampart_store::feeds::BatchCommit;
 use rampart_store::{Actor, Store};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
-use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -189,7 +190,7 @@ pub async fn enqueue_file(
     let queue = Queue::open(address).await?;
     let file_name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
     let (source, size) = source_key(path)?;
-    let mut reader = std::io::BufReader::with_capacity(1 << 20, open_input(path, &opts.format)?);
+    let mut input = std::io::BufReader::with_capacity(1 << 20, open_input(path, &opts.format)?);
 
     let mut headers_base = HeaderMap::new();
     headers_base.insert(HEADER_FEED, opts.feed.clone().unwrap_or_default());
@@ -200,15 +201,12 @@ pub async fn enqueue_file(
     let mut header_len = 0usize;
     let mut rows = None;
     if opts.format.has_header() {
-        let mut header = Vec::new();
-        std::io::BufRead::read_until(&mut reader, b'\n', &mut header).map_err(|e| io_error("reading", path, e))?;
-        let header = String::from_utf8(header).map_err(|_| ServiceError::Invalid(format!("{file_name}: the header line is not UTF-8")))?;
-        header_len = header.len();
-        let header = header.trim_end_matches(['\r', '\n']).trim_start_matches('\u{feff}');
+        let (header, len) = read_header_line(&mut input, path)?;
+        header_len = len as usize;
+        headers_base.insert(HEADER_CSV_HEADER, sanitize_header(&header));
         // The workers check it against the report; checked here too, so a wrong file
         // fails before anything is queued.
-        rows = Some(feed_rows(&opts.format, Some(header.to_string()), &file_name, opts)?);
-        headers_base.insert(HEADER_CSV_HEADER, sanitize_header(header));
+        rows = Some(feed_rows(&opts.format, Some(header), &file_name, opts)?);
         first_line = 1;
     }
     let rows = match rows {
@@ -220,30 +218,22 @@ pub async fn enqueue_file(
     let batch_bytes = opts.batch_bytes.min(limit);
 
     let mut summary = EnqueueSummary { source: source.clone(), batches: 0, bytes: header_len as u64, already_queued: 0 };
-    let mut pending: Vec<u8> = Vec::new();
     let mut acks = Vec::new();
-    let mut eof = false;
-    while !eof || !pending.is_empty() {
-        let mut filled = pending.len();
-        pending.resize(batch_bytes, 0);
-        while filled < pending.len() && !eof {
-            let n = reader.read(&mut pending[filled..]).map_err(|e| io_error("reading", path, e))?;
-            eof |= n == 0;
-            filled += n;
-        }
-        pending.truncate(filled);
-        let cut = if eof { pending.len() } else { rows.complete(&pending) };
-        if cut == 0 {
-            if eof {
-                break;
+    // A message holds a whole number of records: one longer than a message is refused.
+    let mut reader = BatchReader::new(input, batch_bytes, batch_bytes);
+    loop {
+        let batch = match reader.next_batch(&rows) {
+            Ok(Some(batch)) if batch.bytes.is_empty() => break,
+            Ok(Some(batch)) => batch,
+            Ok(None) => break,
+            Err(BatchError::Io(e)) => return Err(io_error("reading", path, e)),
+            Err(BatchError::RecordTooLong) => {
+                return Err(ServiceError::Invalid(format!(
+                    "{file_name}: a record after line {first_line} is longer than a queue message ({batch_bytes} bytes)"
+                )))
             }
-            return Err(ServiceError::Invalid(format!(
-                "{file_name}: a record after line {first_line} is longer than a queue message ({batch_bytes} bytes)"
-            )));
-        }
-        let rest = pending.split_off(cut);
-        let batch = std::mem::replace(&mut pending, rest);
-        let lines = batch.iter().filter(|&&b| b == b'\n').count() + usize::from(batch.last().is_some_and(|&b| b != b'\n'));
+        };
+        let (batch, lines) = (batch.bytes, batch.lines);
         let mut headers = headers_base.clone();
         headers.insert(HEADER_BATCH, summary.batches.to_string());
         headers.insert(HEADER_FIRST_LINE, first_line.to_string());
@@ -605,23 +595,6 @@ async fn publish_events(queue: &Queue, feed: &str, batch_source: &str, jsonl: &[
         ack.await.map_err(|e| queue_error("publishing events", e))?;
     }
     Ok(())
-}
-
-impl WorkerSummary {
-    /// The worker's totals in the shape of an ingest summary.
-    pub fn as_ingest_summary(&self, source: &str) -> IngestSummary {
-        let counts = Counts {
-            rows_read: self.rows_read,
-            written: self.written,
-            duplicates: self.duplicates,
-            quarantined: self.quarantined,
-            notified: self.notified,
-            ..Default::default()
-        };
-        let mut s = IngestSummary::from_counts("queue", source, &counts);
-        s.batches = self.batches;
-        s
-    }
 }
 
 #[cfg(test)]

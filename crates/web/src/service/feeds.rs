@@ -139,7 +139,7 @@ pub struct IngestSummary {
 }
 
 impl IngestSummary {
-    pub(crate) fn from_counts(feed: &str, source: &str, c: &Counts) -> Self {
+    fn from_counts(feed: &str, source: &str, c: &Counts) -> Self {
         IngestSummary {
             feed: feed.to_string(),
             source: source.to_string(),
@@ -233,6 +233,9 @@ pub(crate) fn open_input(path: &Path, format: &FeedFormat) -> ServiceResult<Box<
     Ok(Box::new(std::io::Cursor::new(lines.into_bytes())))
 }
 
+/// The longest record a file may have (a longer one is mostly an unbalanced quote).
+const MAX_RECORD: usize = 256 << 20;
+
 /// The largest JSON document read whole (JSON lines have no limit).
 const MAX_JSON_DOCUMENT: u64 = 1 << 30;
 
@@ -283,7 +286,7 @@ pub(crate) fn feed_rows(format: &FeedFormat, header: Option<String>, file_name: 
         (FeedFormat::IntelmqJson, _) => Ok(FeedRows::IntelmqJson),
         (FeedFormat::Mapping(spec), _) if spec.format == MappingFormat::Json => {
             let parser = spec.compile_json().map_err(|e| ServiceError::Invalid(format!("{file_name}: {e}")))?;
-            let feed_name = spec.constants.get("feed.name").cloned().unwrap_or_else(|| spec.name.clone());
+            let feed_name = spec.feed_name().to_string();
             Ok(FeedRows::Lines { parser: Box::new(parser), feed_name })
         }
         (format, Some(header)) => Ok(FeedRows::Csv(csv_rows(format, header, file_name, opts)?)),
@@ -312,7 +315,7 @@ fn csv_rows(format: &FeedFormat, header_line: String, file_name: &str, opts: &In
         }
         FeedFormat::Mapping(spec) => {
             let compiled = spec.compile(&refs).map_err(|e| ServiceError::Invalid(format!("{file_name}: {e}")))?;
-            let feed_name = spec.constants.get("feed.name").cloned().unwrap_or_else(|| spec.name.clone());
+            let feed_name = spec.feed_name().to_string();
             Ok(CsvRows { parser: Box::new(compiled), header_line, feed_name })
         }
         FeedFormat::IntelmqJson => Err(ServiceError::Invalid("IntelMQ JSON lines have no CSV header".into())),
@@ -376,6 +379,109 @@ pub(crate) fn quarantine_rows(out: &BatchOutput, header_line: Option<&str>) -> V
         .collect()
 }
 
+/// A CSV feed's first line, without its line end or a byte-order mark, and how many bytes
+/// it took (at most 64 KiB are read for it).
+pub(crate) fn read_header_line(input: &mut impl Read, path: &Path) -> ServiceResult<(String, u64)> {
+    let mut first = Vec::new();
+    let mut byte = [0u8; 1];
+    while input.read(&mut byte).map_err(|e| io_error("reading", path, e))? == 1 {
+        first.push(byte[0]);
+        if byte[0] == b'\n' || first.len() > 1 << 16 {
+            break;
+        }
+    }
+    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let header = String::from_utf8(first).map_err(|_| ServiceError::Invalid(format!("{name}: the header line is not UTF-8")))?;
+    let header_len = header.len() as u64;
+    Ok((header.trim_end_matches(['\r', '\n']).trim_start_matches('\u{feff}').to_string(), header_len))
+}
+
+/// An input read in batches of whole records. A batch is filled to `batch_bytes` and cut
+/// after its last whole record; a record longer than that makes its batch longer, up to
+/// `max_record` bytes.
+pub(crate) struct BatchReader<R> {
+    input: R,
+    batch_bytes: usize,
+    max_record: usize,
+    pending: Vec<u8>,
+    eof: bool,
+    /// A batch known to be the last was handed out.
+    ended: bool,
+}
+
+/// One batch of whole records and how many lines they span.
+pub(crate) struct Batch {
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) lines: usize,
+}
+
+pub(crate) enum BatchError {
+    Io(std::io::Error),
+    /// No record ends within `max_record` bytes.
+    RecordTooLong,
+}
+
+impl<R: Read> BatchReader<R> {
+    pub(crate) fn new(input: R, batch_bytes: usize, max_record: usize) -> Self {
+        BatchReader {
+            input,
+            batch_bytes: batch_bytes.max(1),
+            max_record: max_record.max(batch_bytes),
+            pending: Vec::new(),
+            eof: false,
+            ended: false,
+        }
+    }
+
+    /// The next batch, cut where `rows` says records end; `None` at the end of the input.
+    /// The last batch is the one after which [`BatchReader::finished`] holds: when the end
+    /// of the input shows only after a full batch, an empty last batch follows, so the
+    /// caller always sees one batch that finishes the input.
+    pub(crate) fn next_batch(&mut self, rows: &FeedRows) -> Result<Option<Batch>, BatchError> {
+        let batch = self.read_batch(rows)?;
+        if self.ended {
+            return Ok(None);
+        }
+        self.ended = self.finished();
+        Ok(Some(batch.unwrap_or(Batch { bytes: Vec::new(), lines: 0 })))
+    }
+
+    fn read_batch(&mut self, rows: &FeedRows) -> Result<Option<Batch>, BatchError> {
+        let mut want = self.batch_bytes;
+        loop {
+            let mut filled = self.pending.len();
+            if filled < want && !self.eof {
+                self.pending.resize(want, 0);
+                while filled < want && !self.eof {
+                    let n = self.input.read(&mut self.pending[filled..]).map_err(BatchError::Io)?;
+                    self.eof |= n == 0;
+                    filled += n;
+                }
+                self.pending.truncate(filled);
+            }
+            if self.pending.is_empty() {
+                return Ok(None);
+            }
+            let cut = if self.eof { self.pending.len() } else { rows.complete(&self.pending) };
+            if cut > 0 {
+                let rest = self.pending.split_off(cut);
+                let bytes = std::mem::replace(&mut self.pending, rest);
+                let lines = bytes.iter().filter(|&&b| b == b'\n').count() + usize::from(bytes.last().is_some_and(|&b| b != b'\n'));
+                return Ok(Some(Batch { bytes, lines }));
+            }
+            if want >= self.max_record {
+                return Err(BatchError::RecordTooLong);
+            }
+            want = (want + self.batch_bytes).min(self.max_record);
+        }
+    }
+
+    /// Everything was handed out.
+    pub(crate) fn finished(&self) -> bool {
+        self.eof && self.pending.is_empty()
+    }
+}
+
 /// The column names of a CSV header line.
 pub(crate) fn header_columns(line: &str) -> Vec<String> {
     let mut reader = CsvReader::new(line);
@@ -435,21 +541,8 @@ pub async fn ingest_file(
     let mut file = open_input(path, &opts.format)?;
 
     // The header (CSV) and the parser for this file.
-    let mut read_header = || -> ServiceResult<(String, u64)> {
-        let mut first = Vec::new();
-        let mut byte = [0u8; 1];
-        while file.read(&mut byte).map_err(|e| io_error("reading", path, e))? == 1 {
-            first.push(byte[0]);
-            if byte[0] == b'\n' || first.len() > 1 << 16 {
-                break;
-            }
-        }
-        let header = String::from_utf8(first).map_err(|_| ServiceError::Invalid(format!("{file_name}: the header line is not UTF-8")))?;
-        let header_len = header.len() as u64;
-        Ok((header.trim_end_matches(['\r', '\n']).trim_start_matches('\u{feff}').to_string(), header_len))
-    };
     let (parser, header_len): (FeedRows, u64) = if opts.format.has_header() {
-        let (header_line, header_len) = read_header()?;
+        let (header_line, header_len) = read_header_line(&mut file, path)?;
         (feed_rows(&opts.format, Some(header_line), &file_name, opts)?, header_len)
     } else {
         (feed_rows(&opts.format, None, &file_name, opts)?, 0)
@@ -515,35 +608,23 @@ pub async fn ingest_file(
     let keys = opts.dedupe.clone();
     let mut totals = Counts::default();
     let mut batches = 0u64;
-    let mut pending: Vec<u8> = Vec::new();
     let mut scratch = Scratch::default();
-    let mut eof = false;
-    while !eof || !pending.is_empty() {
-        // Fill the batch buffer up to the batch size, then cut at the last whole record.
-        let mut filled = pending.len();
-        pending.resize(filled + opts.batch_bytes.max(64 * 1024), 0);
-        while filled < pending.len() && !eof {
-            let n = file.read(&mut pending[filled..]).map_err(|e| io_error("reading", path, e))?;
-            if n == 0 {
-                eof = true;
+    let mut reader = BatchReader::new(file, opts.batch_bytes.max(64 * 1024), MAX_RECORD);
+    loop {
+        let batch = match reader.next_batch(&parser) {
+            Ok(Some(batch)) => batch,
+            Ok(None) => break,
+            Err(BatchError::Io(e)) => return Err(io_error("reading", path, e)),
+            Err(BatchError::RecordTooLong) => {
+                return Err(ServiceError::Invalid(format!("{file_name}: a record longer than 256 MiB (unbalanced quotes?)")))
             }
-            filled += n;
-        }
-        pending.truncate(filled);
-        let cut = if eof { pending.len() } else { parser.complete(&pending) };
-        if cut == 0 && !eof {
-            if pending.len() > 256 << 20 {
-                return Err(ServiceError::Invalid(format!("{file_name}: a record longer than 256 MiB (unbalanced quotes?)")));
-            }
-            continue;
-        }
-        let rest = pending.split_off(cut);
-        let batch = std::mem::replace(&mut pending, rest);
-        let text = match String::from_utf8(batch) {
+        };
+        let cut = batch.bytes.len();
+        let batch_lines = batch.lines as i64;
+        let text = match String::from_utf8(batch.bytes) {
             Ok(text) => text,
             Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
         };
-        let batch_lines = text.bytes().filter(|&b| b == b'\n').count() as i64 + i64::from(!text.ends_with('\n') && !text.is_empty());
         let first_line = lines_done as usize;
         let threads = opts.threads.max(1);
         let rules = opts.rules.clone();
@@ -595,7 +676,7 @@ pub async fn ingest_file(
             bytes_done: offset as i64,
             lines_done,
             output_bytes,
-            finished: eof && pending.is_empty(),
+            finished: reader.finished(),
             fingerprints: out.new_fingerprints.clone(),
             fingerprints_expire: Utc::now() + opts.dedupe_window,
             quarantined: quarantine_rows(&out, parser.header_line()),
@@ -771,4 +852,37 @@ pub async fn replay(
         store.feeds().mark_replayed(id).await?;
     }
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batches(input: &str, batch_bytes: usize, max_record: usize, rows: &FeedRows) -> Result<Vec<(String, usize, bool)>, String> {
+        let mut reader = BatchReader::new(input.as_bytes(), batch_bytes, max_record);
+        let mut out = Vec::new();
+        loop {
+            match reader.next_batch(rows) {
+                Ok(Some(b)) => out.push((String::from_utf8(b.bytes).unwrap(), b.lines, reader.finished())),
+                Ok(None) => return Ok(out),
+                Err(BatchError::RecordTooLong) => return Err("too long".into()),
+                Err(BatchError::Io(e)) => return Err(e.to_string()),
+            }
+        }
+    }
+
+    #[test]
+    fn batches_hold_whole_records_and_the_last_one_says_so() {
+        let lines = FeedRows::IntelmqJson;
+        let got = batches("a\nbb\nccc\n", 5, 100, &lines).unwrap();
+        assert_eq!(got, vec![("a\nbb\n".into(), 2, false), ("ccc\n".into(), 1, true)]);
+        // The end shows only after a full batch: an empty batch finishes the input.
+        let got = batches("ab\ncd\n", 6, 100, &lines).unwrap();
+        assert_eq!(got, vec![("ab\ncd\n".into(), 2, false), (String::new(), 0, true)]);
+        assert_eq!(batches("", 6, 100, &lines).unwrap(), vec![(String::new(), 0, true)], "an empty input finishes too");
+        assert_eq!(batches("no newline", 4, 100, &lines).unwrap(), vec![("no newline".into(), 1, true)]);
+        // A record longer than a batch grows it, up to the limit.
+        assert_eq!(batches("0123456789\nx\n", 4, 12, &lines).unwrap()[0].0, "0123456789\n");
+        assert_eq!(batches("0123456789\nx\n", 4, 8, &lines).unwrap_err(), "too long");
+    }
 }
