@@ -1,11 +1,13 @@
 //! Warninglists compiled for checking: hash sets for `string` and `hostname`, one
-//! automaton for all of a `substring` list's entries, per-prefix-length hash maps for
-//! `cidr`, compiled regexes. A check costs a few hash lookups per list, whatever the
+//! automaton for all of a `substring` list's entries, the constituency registry's prefix
+//! map for `cidr`, compiled regexes. A check costs a few lookups per list, whatever the
 //! list's length.
 
 use super::{pcre, MatchType, Warninglist, WarninglistError};
+use rampart_core::constituency::lpm::PrefixMap;
+use rampart_core::constituency::prefix::IpPrefix;
 use regex::Regex;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::net::IpAddr;
 
 /// A value found on a list.
@@ -36,60 +38,26 @@ enum Matcher {
     /// All entries in one alternation; the entry itself is found only on a hit.
     Substring(Option<Regex>, Vec<(String, usize)>),
     Hostname(HashMap<String, usize>),
-    Cidr(Networks),
+    /// The entries' networks with their indexes; the most specific one holding a value wins.
+    Cidr(PrefixMap<usize>),
     Regex(Vec<(Regex, usize)>),
 }
 
-/// Networks by family and prefix length: a lookup masks the address once per length used.
-#[derive(Debug, Default)]
-struct Networks {
-    by_length: HashMap<(bool, u8), HashMap<u128, usize>>,
-    lengths: BTreeSet<(bool, u8)>,
-}
-
-/// An address or network: (IPv6?, address bits, prefix length).
-type Net = (bool, u128, u8);
-
-fn parse_net(text: &str) -> Option<Net> {
+/// An address or network as a warninglist writes it: IPv4-mapped IPv6 is read as IPv4,
+/// and host bits are cleared (`10.0.0.1/8` is `10.0.0.0/8`).
+fn parse_net(text: &str) -> Option<IpPrefix> {
     let text = text.trim();
     let (addr, len) = match text.split_once('/') {
         Some((a, l)) => (a, Some(l.parse::<u8>().ok()?)),
         None => (text, None),
     };
-    let (v6, bits, max) = match addr.parse::<IpAddr>().ok()? {
-        IpAddr::V4(a) => (false, u128::from(u32::from(a)), 32),
-        IpAddr::V6(a) => match a.to_ipv4_mapped() {
-            Some(v4) => (false, u128::from(u32::from(v4)), 32),
-            None => (true, u128::from(a), 128),
-        },
+    let addr = match addr.parse::<IpAddr>().ok()? {
+        IpAddr::V6(a) => a.to_ipv4_mapped().map_or(IpAddr::V6(a), IpAddr::V4),
+        v4 => v4,
     };
+    let max = if addr.is_ipv4() { 32 } else { 128 };
     let len = len.unwrap_or(max);
-    (len <= max).then(|| (v6, mask(bits, len, max), len))
-}
-
-fn mask(bits: u128, len: u8, max: u8) -> u128 {
-    if len == 0 {
-        return 0;
-    }
-    let keep = u128::MAX << (128 - u32::from(len));
-    (bits << (128 - u32::from(max))) & keep
-}
-
-impl Networks {
-    fn insert(&mut self, (v6, bits, len): Net, index: usize) {
-        self.by_length.entry((v6, len)).or_default().entry(bits).or_insert(index);
-        self.lengths.insert((v6, len));
-    }
-
-    /// The entry whose network holds all of `net`.
-    fn find(&self, (v6, bits, len): Net) -> Option<usize> {
-        // `bits` is already shifted to the top; re-mask it to each length no longer than its own.
-        // Longest first: the most specific entry is the one reported.
-        self.lengths.iter().rev().filter(|(family, l)| *family == v6 && *l <= len).find_map(|&(family, l)| {
-            let keep = if l == 0 { 0 } else { u128::MAX << (128 - u32::from(l)) };
-            self.by_length.get(&(family, l))?.get(&(bits & keep)).copied()
-        })
-    }
+    (len <= max).then(|| IpPrefix::containing(addr, len))
 }
 
 /// Lower case, no surrounding space, no trailing dot (`Example.COM.` → `example.com`).
@@ -149,14 +117,14 @@ impl WarninglistSet {
                     Matcher::Substring(automaton, literals)
                 }
                 MatchType::Cidr => {
-                    let mut networks = Networks::default();
+                    let mut networks = Vec::with_capacity(list.list.len());
                     for (i, entry) in entries {
                         match parse_net(entry) {
-                            Some(net) => networks.insert(net, i),
+                            Some(net) => networks.push((net, i)),
                             None => refuse(entry, "not an IP address or network".into()),
                         }
                     }
-                    Matcher::Cidr(networks)
+                    Matcher::Cidr(PrefixMap::build(networks))
                 }
                 MatchType::Regex => Matcher::Regex(
                     entries
@@ -221,7 +189,7 @@ impl Matcher {
                 automaton.as_ref()?.find(&lower)?;
                 literals.iter().find(|(e, _)| lower.contains(e.as_str())).map(|(_, i)| *i)
             }
-            Matcher::Cidr(networks) => networks.find(parse_net(value)?),
+            Matcher::Cidr(networks) => networks.lookup_prefix(&parse_net(value)?).and_then(|(_, indexes)| indexes.first().copied()),
             Matcher::Regex(patterns) => patterns.iter().find(|(re, _)| re.is_match(value)).map(|(_, i)| *i),
         }
     }
