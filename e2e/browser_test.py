@@ -16,17 +16,16 @@ import base64
 import hashlib
 import hmac
 import os
-import queue
 import re
 import shutil
 import struct
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import traceback
 
+import rampart_server
 from selenium import webdriver
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
@@ -41,7 +40,6 @@ CHROMIUM_ARGS = (
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--disable-dev-shm-usage", "--window-size=1280,900",
 )
-STARTUP_SECONDS = 20  # for the server's first stdout lines
 WAIT_SECONDS = 15  # for a page or an element to appear
 
 ADMIN_EMAIL = "chief@cert.example.tw"
@@ -79,57 +77,14 @@ def fresh_step(after: int = -1, margin: float = 3.0) -> int:
 
 # The server --------------------------------------------------------------------
 
-class Server:
-    """`rampart serve` on 127.0.0.1 with a port of its choosing; stderr goes to a log file."""
+class Server(rampart_server.Server):
+    """The shared server, with TOTP required of staff (as the defaults have it), and the mailgate."""
 
     def __init__(self, binary: str, data_dir: str, database: "str | None"):
-        self.binary, self.data_dir = binary, data_dir
-        self.env = dict(os.environ, RAMPART_REQUIRE_TOTP_FOR_STAFF="true", RAMPART_LOG="warn")
+        env = dict(os.environ, RAMPART_REQUIRE_TOTP_FOR_STAFF="true", RAMPART_LOG="warn")
         if database:
-            self.env["RAMPART_DATABASE"] = database
-        self.log_path = os.path.join(data_dir, "server-stderr.log")
-        self.base = self.setup_url = None
-        self.output: "list[str]" = []
-        self._log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(
-            [binary, "serve", "--data-dir", data_dir, "--listen", "127.0.0.1:0"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._log, text=True, env=self.env,
-        )
-        self._lines: "queue.Queue[str | None]" = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self):
-        for line in self.proc.stdout:
-            self._lines.put(line.rstrip("\n"))
-        self._lines.put(None)  # end of output: the server exited
-
-    def wait_until_ready(self, seconds: float = STARTUP_SECONDS):
-        """Read stdout until both the listening address and the one-time setup link are known."""
-        deadline = time.monotonic() + seconds
-        while self.base is None or self.setup_url is None:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError(f"no listening address and setup link within {seconds} s; stdout so far: {self.output}")
-            try:
-                line = self._lines.get(timeout=left)
-            except queue.Empty:
-                continue
-            if line is None:
-                raise AssertionError(f"the server exited with {self.proc.wait()}; stdout: {self.output}; stderr:\n{self.stderr_tail()}")
-            self.output.append(line)
-            m = re.match(r"Rampart is listening on (http://127\.0\.0\.1:\d+)", line)
-            if m:
-                self.base = m.group(1)
-            m = re.search(r"(http://127\.0\.0\.1:\d+/setup\?token=[^\s]+)", line)
-            if m:
-                self.setup_url = m.group(1)
-
-    def stderr_tail(self, lines: int = 20) -> str:
-        try:
-            with open(self.log_path) as f:
-                return "".join(f.readlines()[-lines:])
-        except OSError:
-            return ""
+            env["RAMPART_DATABASE"] = database
+        super().__init__(binary, data_dir, env, setup_link=True)
 
     def mailgate(self, message: str) -> str:
         out = subprocess.run([self.binary, "mailgate", "--data-dir", self.data_dir], input=message,
@@ -137,16 +92,6 @@ class Server:
         if out.returncode != 0:
             raise AssertionError(f"mailgate exited {out.returncode}: {out.stderr}")
         return out.stdout.strip()
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        self._log.close()
 
 
 # The browser -------------------------------------------------------------------

@@ -200,6 +200,23 @@ pub fn may_edit_contacts_of(caller: &Caller, org: Uuid) -> bool {
 
 /// Recording assets directly and deciding on claims, peers, imports, templates,
 /// suppression rules and the outbox: the CERT's coordinators and administrators.
+/// Submitting intelligence to the exchange: anyone signed in with a writing role
+/// (auditors only read). Where it goes is then decided per audience.
+pub fn may_submit_intel(caller: &Caller) -> bool {
+    caller.org_id.is_some() && caller.roles.iter().any(|r| *r != Role::Auditor)
+}
+
+/// Publishing to everyone, reviewing members' submissions, keeping sharing groups and
+/// trusted publishers: staff who write.
+pub fn may_curate_intel(caller: &Caller) -> bool {
+    caller.has(Role::Admin) || caller.has(Role::Coordinator) || caller.has(Role::Analyst)
+}
+
+/// Submitting to a sharing group: its members, and curating staff.
+pub fn may_submit_to_group(caller: &Caller, group: Uuid) -> bool {
+    may_submit_intel(caller) && (may_curate_intel(caller) || caller.sharing_groups.contains(&group))
+}
+
 pub fn may_coordinate(caller: &Caller) -> bool {
     caller.has(Role::Admin) || caller.has(Role::Coordinator)
 }

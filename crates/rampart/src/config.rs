@@ -36,6 +36,8 @@ pub struct Config {
 pub struct IntelConfig {
     /// MISP warninglists (a folder of `*/list.json`, as in MISP/misp-warninglists); empty: none.
     pub warninglists_dir: String,
+    /// The largest TAXII request body, in bytes.
+    pub taxii_max_content_bytes: usize,
 }
 
 fn default_dedupe_ignore() -> Vec<String> {
@@ -176,7 +178,7 @@ impl Default for Config {
             deadlines: DeadlinesConfig { check_seconds: 60, remind_before_minutes: 30, regimes_file: String::new() },
             pgp: PgpConfig { secret_key_file: String::new(), contact_keys_dir: String::new() },
             constituency: ConstituencyConfig { country: web.home_country },
-            intel: IntelConfig { warninglists_dir: String::new() },
+            intel: IntelConfig { warninglists_dir: String::new(), taxii_max_content_bytes: web.taxii_max_content_bytes },
             notifications: NotificationsConfig { poll_seconds: 30, retry_first_seconds: web.retry_first_seconds },
             feeds: FeedsConfig {
                 watch_dir: String::new(),
@@ -232,6 +234,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("RAMPART_PGP_CONTACT_KEYS_DIR", "pgp.contact_keys_dir"),
     ("RAMPART_COUNTRY", "constituency.country"),
     ("RAMPART_WARNINGLISTS_DIR", "intel.warninglists_dir"),
+    ("RAMPART_TAXII_MAX_CONTENT_BYTES", "intel.taxii_max_content_bytes"),
     ("RAMPART_NOTIFY_POLL_SECONDS", "notifications.poll_seconds"),
     ("RAMPART_NOTIFY_RETRY_FIRST_SECONDS", "notifications.retry_first_seconds"),
     ("RAMPART_FEEDS_WATCH_DIR", "feeds.watch_dir"),
@@ -278,6 +281,9 @@ impl Config {
         }
         if rampart_core::account::check_locale(&self.ui.default_locale).is_err() {
             bail!("ui.default_locale must be en or zh-TW");
+        }
+        if self.intel.taxii_max_content_bytes < 1024 {
+            bail!("intel.taxii_max_content_bytes must be at least 1024");
         }
         if self.http.max_body_bytes < 1024 {
             bail!("http.max_body_bytes must be at least 1024");
@@ -359,6 +365,7 @@ impl Config {
             mail_from: self.smtp.from.clone(),
             home_country: self.constituency.country.clone(),
             retry_first_seconds: self.notifications.retry_first_seconds,
+            taxii_max_content_bytes: self.intel.taxii_max_content_bytes,
         }
     }
 
@@ -502,6 +509,8 @@ country = "TW"
 # Feed events whose address, host or URL is listed are marked extra.rampart_warninglist and
 # not told.  (RAMPART_WARNINGLISTS_DIR)
 warninglists_dir = ""
+# The largest TAXII request body (the API root's max_content_length), in bytes.
+taxii_max_content_bytes = 16777216                        # (RAMPART_TAXII_MAX_CONTENT_BYTES)
 
 [notifications]
 # How often waiting notifications are aggregated into messages and the outbox is sent.

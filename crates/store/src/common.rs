@@ -214,6 +214,10 @@ macro_rules! impl_store {
                 self
             }
 
+            fn intel(&self) -> &dyn $crate::IntelStore {
+                self
+            }
+
             async fn ping(&self) -> $crate::Result<()> {
                 sqlx::query("SELECT 1").execute(self.reader()).await?;
                 Ok(())

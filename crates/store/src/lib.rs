@@ -10,6 +10,8 @@ pub mod feeds;
 mod incident_sql;
 mod incident_types;
 pub mod incidents;
+pub mod intel;
+mod intel_sql;
 mod migrations;
 mod notification_sql;
 pub mod notifications;
@@ -24,6 +26,7 @@ mod work_sql;
 pub use feeds::FeedStore;
 pub use incident_types::*;
 pub use incidents::{next_cursor, IncidentStore};
+pub use intel::IntelStore;
 pub use notifications::NotificationStore;
 pub use registry::RegistryStore;
 pub use types::*;
@@ -72,6 +75,8 @@ pub trait Store: Send + Sync + 'static {
     fn notifications(&self) -> &dyn NotificationStore;
     /// The feed pipeline's fingerprints, quarantine, counts and checkpoints.
     fn feeds(&self) -> &dyn FeedStore;
+    /// STIX objects, submissions and review, sharing groups.
+    fn intel(&self) -> &dyn IntelStore;
     /// Whether the database answers (readiness).
     async fn ping(&self) -> Result<()>;
     /// Applies pending migrations; returns the names of those applied now.

@@ -70,4 +70,5 @@ crate::incident_sql::impl_incident_store!(
 crate::registry_sql::impl_registry_store!(PgStore);
 crate::notification_sql::impl_notification_store!(PgStore);
 crate::feed_sql::impl_feed_store!(PgStore);
+crate::intel_sql::impl_intel_store!(PgStore, Postgres);
 crate::work_sql::impl_work_store!(PgStore);

@@ -117,4 +117,5 @@ crate::incident_sql::impl_incident_store!(
 crate::registry_sql::impl_registry_store!(SqliteStore);
 crate::notification_sql::impl_notification_store!(SqliteStore);
 crate::feed_sql::impl_feed_store!(SqliteStore);
+crate::intel_sql::impl_intel_store!(SqliteStore, Sqlite);
 crate::work_sql::impl_work_store!(SqliteStore);

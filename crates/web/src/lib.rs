@@ -13,6 +13,7 @@ pub mod service;
 pub mod settings;
 mod state;
 mod static_files;
+pub mod taxii;
 pub mod time;
 pub mod ui;
 
@@ -36,6 +37,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::ready))
         .route("/metrics", get(metrics::staff_endpoint))
         .nest("/api/v1", api::router())
+        .merge(taxii::router())
         .merge(ui::router(report_limit))
         .merge(static_files::router())
         .fallback(ui::not_found)

@@ -35,6 +35,8 @@ pub struct WebSettings {
     pub home_country: String,
     /// First retry of a notification after the relay failed.
     pub retry_first_seconds: i64,
+    /// The largest TAXII request body (the API root's `max_content_length`).
+    pub taxii_max_content_bytes: usize,
 }
 
 impl Default for WebSettings {
@@ -59,6 +61,7 @@ impl Default for WebSettings {
             mail_from: "cert@localhost.localdomain".into(),
             home_country: "TW".into(),
             retry_first_seconds: 60,
+            taxii_max_content_bytes: 16 * 1024 * 1024,
         }
     }
 }

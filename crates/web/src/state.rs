@@ -24,6 +24,9 @@ pub struct AppState {
     pub notify: Arc<crate::service::notifications::NotifySettings>,
     /// How uploaded and mailed feed files are processed.
     pub feeds: Arc<crate::service::feeds::IngestOptions>,
+    /// HTTP Basic credentials verified lately, so TAXII clients do not pay for argon2id
+    /// on every page.
+    pub basic_auth: Arc<crate::auth::basic::BasicCache>,
 }
 
 impl AppState {
@@ -51,6 +54,7 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             operator_org_id,
             mailer,
+            basic_auth: Arc::new(crate::auth::basic::BasicCache::default()),
         })
     }
 

@@ -3,6 +3,8 @@
 //! A bundle is checked object by object, so a refusal names the object and the reason
 //! instead of the schema's "matches none of 40 alternatives".
 
+pub mod markings;
+pub mod meta;
 mod schemas;
 
 use jsonschema::Validator;

@@ -20,5 +20,6 @@ mod pgp_keys;
 mod registry_ui;
 mod report_form;
 mod smtp;
+mod taxii;
 mod ui;
 mod work;

@@ -8,5 +8,6 @@ mod backends;
 pub use backends::{for_each_backend, Backend};
 mod feeds;
 mod incidents;
+mod intel;
 mod registry;
 mod work;

@@ -5,6 +5,7 @@ mod accounts;
 mod audit;
 mod feeds;
 mod incidents;
+mod intel;
 mod notifications;
 mod orgs;
 mod registry;
@@ -39,6 +40,8 @@ use utoipa::{Modify, OpenApi};
         notifications::create_directives, notifications::notify_incident, notifications::list_notifications, notifications::get_notification,
         notifications::notification_message, notifications::flush,
         feeds::upload, feeds::quarantine, feeds::counts, feeds::replay,
+        intel::list_sharing_groups, intel::create_sharing_group, intel::add_member, intel::remove_member,
+        intel::submit, intel::list, intel::review_queue, intel::review, intel::trust_publisher, intel::distrust_publisher,
     ),
     components(schemas(Problem)),
     modifiers(&BearerAuth),
@@ -50,7 +53,8 @@ use utoipa::{Modify, OpenApi};
          (name = "work", description = "Tasks, investigations, countermeasures, links and merges"),
          (name = "constituency", description = "Who is responsible: contacts, network assets, peers, routing, imports"),
          (name = "notifications", description = "Telling constituents: templates, rules, directives, the outbox"),
-         (name = "feeds", description = "The feed pipeline: uploads, quarantine, counts")),
+         (name = "feeds", description = "The feed pipeline: uploads, quarantine, counts"),
+         (name = "intel", description = "The intelligence exchange: STIX objects, review, sharing groups (TAXII 2.1 at /taxii2/)")),
 )]
 pub struct ApiDoc;
 
@@ -78,6 +82,12 @@ pub fn router() -> Router<AppState> {
         .route("/organisations", get(orgs::list_orgs).post(orgs::create_org))
         .route("/organisations/{id}", get(orgs::get_org))
         .route("/sectors", get(orgs::list_sectors))
+        .route("/sharing-groups", get(intel::list_sharing_groups).post(intel::create_sharing_group))
+        .route("/sharing-groups/{id}/members/{org}", put(intel::add_member).delete(intel::remove_member))
+        .route("/intel/objects", get(intel::list).post(intel::submit))
+        .route("/intel/review", get(intel::review_queue))
+        .route("/intel/review/{seq}", post(intel::review))
+        .route("/intel/publishers/{org}", put(intel::trust_publisher).delete(intel::distrust_publisher))
         .route("/audit", get(audit::audit_log))
         .route("/reports", get(incidents::list_reports).post(incidents::create_reports))
         .route("/reports/{id}", get(incidents::get_report))

@@ -1,6 +1,7 @@
 //! Who is calling: API callers by bearer token or session cookie, UI callers by
 //! session cookie. Both end in a `policy::Caller` for the access policy.
 
+pub mod basic;
 pub mod cookies;
 pub mod rate_limit;
 
@@ -25,6 +26,8 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 pub struct Principal {
     pub user: User,
     pub org: Organisation,
+    /// The sharing groups the organisation belongs to.
+    pub sharing_groups: Vec<uuid::Uuid>,
 }
 
 impl Principal {
@@ -34,7 +37,7 @@ impl Principal {
             org_id: Some(self.org.id),
             org_parent_id: self.org.parent_id,
             roles: self.user.roles.clone(),
-            sharing_groups: Vec::new(),
+            sharing_groups: self.sharing_groups.clone(),
         }
     }
 }
@@ -46,7 +49,8 @@ pub async fn load_principal(state: &AppState, user_id: uuid::Uuid) -> Result<Opt
         return Ok(None);
     }
     let org = state.store.get_org(user.org_id).await?.ok_or_else(ApiError::internal)?;
-    Ok(Some(Principal { user, org }))
+    let sharing_groups = state.store.intel().sharing_groups_of(org.id).await?;
+    Ok(Some(Principal { user, org, sharing_groups }))
 }
 
 /// A live session from the request's cookie, whatever its sign-in stage.

@@ -8,6 +8,7 @@ pub mod feed_queue;
 pub mod feeds;
 pub mod imports;
 pub mod incidents;
+pub mod intel;
 pub mod mailgate;
 pub mod notifications;
 pub mod orgs;

@@ -1,0 +1,219 @@
+//! The intelligence exchange: submissions (validated, marked, reviewed), reads that
+//! the access policy filters object by object, and the scopes TAXII shows as
+//! collections.
+
+use super::{ServiceError, ServiceResult};
+use rampart_core::policy::{self, Action, Audience, Caller, Resource};
+use rampart_core::tlp::{Pap, Tlp};
+use rampart_intel::stix::markings::tlp_of;
+use rampart_intel::stix::meta::ObjectMeta;
+use rampart_intel::stix::StixValidator;
+use rampart_store::intel::{IntelAdded, IntelObject, IntelQuery, IntelSubmission, NewIntelObject, ReviewStatus, SharingGroup};
+use rampart_store::{Actor, Store};
+use serde_json::Value;
+use uuid::Uuid;
+
+/// The Public collection: everyone, including anonymous readers of TLP:CLEAR.
+pub const PUBLIC_COLLECTION: Uuid = Uuid::from_u128(0x5b2f2c1e_5e1a_4c8e_9d3e_000000000001);
+/// The Community collection: every signed-in organisation.
+pub const COMMUNITY_COLLECTION: Uuid = Uuid::from_u128(0x5b2f2c1e_5e1a_4c8e_9d3e_000000000002);
+
+/// A body of objects larger than this is refused whole.
+pub const MAX_OBJECTS_PER_SUBMISSION: usize = 100_000;
+
+/// A place objects are shared in: one TAXII collection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope {
+    pub id: Uuid,
+    pub title: String,
+    pub description: String,
+    pub audience: Audience,
+    /// The TLP of an object that carries no TLP marking.
+    pub default_tlp: Tlp,
+    pub can_write: bool,
+}
+
+/// The scopes a caller may see, in a stable order.
+pub async fn scopes_for(store: &dyn Store, caller: &Caller) -> ServiceResult<Vec<Scope>> {
+    let curator = policy::may_curate_intel(caller);
+    let submitter = policy::may_submit_intel(caller);
+    let mut scopes = vec![Scope {
+        id: PUBLIC_COLLECTION,
+        title: "Public".into(),
+        description: "Intelligence for everyone, published by the CERT".into(),
+        audience: Audience::Public,
+        default_tlp: Tlp::Clear,
+        can_write: curator,
+    }];
+    if caller.org_id.is_none() || caller.roles.is_empty() {
+        return Ok(scopes);
+    }
+    scopes.push(Scope {
+        id: COMMUNITY_COLLECTION,
+        title: "Community".into(),
+        description: "Intelligence shared with every member organisation".into(),
+        audience: Audience::Community,
+        default_tlp: Tlp::Green,
+        can_write: submitter,
+    });
+    let groups = store.intel().list_sharing_groups().await?;
+    for g in groups.into_iter().filter(|g| caller.is_staff() || caller.sharing_groups.contains(&g.id)) {
+        scopes.push(group_scope(&g, caller));
+    }
+    Ok(scopes)
+}
+
+fn group_scope(g: &SharingGroup, caller: &Caller) -> Scope {
+    Scope {
+        id: g.id,
+        title: g.name.clone(),
+        description: g.description.clone(),
+        audience: Audience::SharingGroup(g.id),
+        default_tlp: Tlp::Amber,
+        can_write: policy::may_submit_to_group(caller, g.id),
+    }
+}
+
+/// One scope by id, if the caller may see it.
+pub async fn scope_for(store: &dyn Store, caller: &Caller, id: Uuid) -> ServiceResult<Option<Scope>> {
+    Ok(scopes_for(store, caller).await?.into_iter().find(|s| s.id == id))
+}
+
+/// The scope that holds an audience (organisation-only and named-recipient objects
+/// have none: they are read through the API only).
+pub fn audience_scope_id(audience: &Audience) -> Option<Uuid> {
+    match audience {
+        Audience::Public => Some(PUBLIC_COLLECTION),
+        Audience::Community => Some(COMMUNITY_COLLECTION),
+        Audience::SharingGroup(g) => Some(*g),
+        Audience::OwnOrg | Audience::Orgs(_) => None,
+    }
+}
+
+/// Whether the caller may read this object version.
+pub fn visible(caller: &Caller, object: &IntelObject) -> bool {
+    let resource = Resource { owner_org: object.producer_org, tlp: object.tlp, pap: object.pap, audience: object.audience.clone() };
+    if !policy::decide(caller, Action::Read, &resource).allowed() {
+        return false;
+    }
+    // Waiting or refused in review: the producer and the curators only.
+    object.status == ReviewStatus::Published || caller.org_id == Some(object.producer_org) || policy::may_curate_intel(caller)
+}
+
+/// What a submission carries besides the objects.
+#[derive(Debug, Clone)]
+pub struct Submission {
+    pub audience: Audience,
+    /// For objects without a TLP marking.
+    pub default_tlp: Tlp,
+    pub pap: Pap,
+    /// `api`, `taxii`, `ui`, or the peer's collection URL.
+    pub source: String,
+}
+
+/// What became of a submission.
+#[derive(Debug, Clone)]
+pub struct Submitted {
+    pub id: Uuid,
+    pub status: ReviewStatus,
+    pub added: IntelAdded,
+    /// (id, version, reason)
+    pub refused: Vec<(String, String, String)>,
+}
+
+/// Validates and stores objects; an invalid object is refused with the reason and
+/// the others are kept. Organisations not trusted to publish go to review.
+pub async fn submit(store: &dyn Store, caller: &Caller, actor: &Actor, what: Submission, objects: Vec<Value>) -> ServiceResult<Submitted> {
+    if !policy::may_submit_intel(caller) {
+        return Err(ServiceError::Forbidden("submitting intelligence needs a signed-in user with a writing role".into()));
+    }
+    let allowed = match &what.audience {
+        Audience::Public => policy::may_curate_intel(caller),
+        Audience::SharingGroup(g) => policy::may_submit_to_group(caller, *g),
+        Audience::Community | Audience::OwnOrg | Audience::Orgs(_) => true,
+    };
+    if !allowed {
+        return Err(ServiceError::Forbidden("you may not share into this audience".into()));
+    }
+    if objects.len() > MAX_OBJECTS_PER_SUBMISSION {
+        return Err(ServiceError::Invalid(format!("at most {MAX_OBJECTS_PER_SUBMISSION} objects per submission; send more in several")));
+    }
+    let org = caller.org_id.ok_or_else(|| ServiceError::Forbidden("no organisation".into()))?;
+    let trusted = policy::may_curate_intel(caller) || store.intel().is_intel_publisher(org).await?;
+    let status = if trusted { ReviewStatus::Published } else { ReviewStatus::Pending };
+    let total = objects.len() as u64;
+    let validator = StixValidator::shipped();
+    let mut accepted = Vec::with_capacity(objects.len());
+    let mut refused = Vec::new();
+    for object in objects {
+        let id = object.get("id").and_then(Value::as_str).unwrap_or("").to_string();
+        let version = object.get("modified").or_else(|| object.get("created")).and_then(Value::as_str).unwrap_or("").to_string();
+        let checked = validator.validate(&object).map_err(|e| e.to_string()).and_then(|()| {
+            if object.get("type").and_then(Value::as_str) == Some("bundle") {
+                return Err("a bundle cannot be stored as an object; send its objects".to_string());
+            }
+            ObjectMeta::of(&object).map_err(|e| e.to_string())
+        });
+        match checked {
+            Ok(meta) => accepted.push(NewIntelObject {
+                tlp: tlp_of(&object).unwrap_or(what.default_tlp),
+                pap: what.pap,
+                body: object.to_string(),
+                stix_id: meta.id,
+                stix_type: meta.kind,
+                spec_version: meta.spec_version,
+                version_key: meta.version_key,
+                version: meta.version,
+            }),
+            Err(reason) => refused.push((id, version, reason)),
+        }
+    }
+    let submission = IntelSubmission {
+        id: rampart_core::ids::new_id(),
+        producer_org: org,
+        audience: what.audience,
+        status,
+        source: what.source,
+        objects: accepted,
+        refused: refused.clone(),
+        total,
+    };
+    let added = store.intel().add_intel(actor, &submission).await?;
+    Ok(Submitted { id: submission.id, status, added, refused })
+}
+
+/// A page of what the caller may see.
+#[derive(Debug, Clone, Default)]
+pub struct Page {
+    pub objects: Vec<IntelObject>,
+    /// Where the next page starts, if there is more.
+    pub next: Option<i64>,
+}
+
+/// Reads up to `query.limit` visible objects from `query.after_seq` on. Rows the
+/// policy hides are skipped, so a page may need several reads of the store.
+pub async fn page(store: &dyn Store, caller: &Caller, mut query: IntelQuery) -> ServiceResult<Page> {
+    let want = query.limit.clamp(1, 10_000) as usize;
+    let mut out = Vec::with_capacity(want);
+    loop {
+        // One row more than needed tells whether a next page exists.
+        query.limit = ((want - out.len()) as i64 + 1).max(100);
+        let rows = store.intel().query_intel(&query).await?;
+        let exhausted = rows.len() < query.limit as usize;
+        for row in rows {
+            query.after_seq = row.seq;
+            if !visible(caller, &row) {
+                continue;
+            }
+            if out.len() == want {
+                // One more visible row exists: there is a next page, after the last kept.
+                let next = out.last().map(|o: &IntelObject| o.seq);
+                return Ok(Page { objects: out, next });
+            }
+            out.push(row);
+        }
+        if exhausted {
+            return Ok(Page { objects: out, next: None });
+        }
+    }
+}
