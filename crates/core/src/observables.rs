@@ -125,6 +125,11 @@ fn classify(token: &str, found: &mut BTreeSet<Observable>) {
         }
         return;
     }
+    // key=value logs (`src=192.0.2.1`, `sha256=…`): the value.
+    if let Some((_, value)) = token.rsplit_once('=') {
+        classify(value, found);
+        return;
+    }
     if let Some(cve) = as_cve(&lower) {
         found.insert(Observable::new(ObservableKind::Cve, cve));
         return;
@@ -264,6 +269,19 @@ mod tests {
     fn deduplicates_and_ignores_look_alikes() {
         let got = kinds("1.2.3.4 1.2.3.4 1.2.3[.]4 report.pdf invoice.exe 1.2.3 999.1.1.1 version 2.10.4 deadbeef");
         assert_eq!(got, vec![(Ipv4, "1.2.3.4".to_string())]);
+    }
+
+    #[test]
+    fn key_value_logs_give_their_values() {
+        let got = kinds("src=198.51.100.4 dst=evil.example.tw sha256=AEC070645FE53EE3B3763059376134F058CC337247C978ADD178B6CCDFB0019F");
+        assert_eq!(
+            got,
+            vec![
+                (Ipv4, "198.51.100.4".to_string()),
+                (Domain, "evil.example.tw".to_string()),
+                (Sha256, "aec070645fe53ee3b3763059376134f058cc337247c978add178b6ccdfb0019f".to_string())
+            ]
+        );
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //! flag values that are known not to be indicators (private ranges, public resolvers,
 //! empty-file hashes, URL shorteners, …) so they are neither matched nor told.
 
+pub mod matcher;
+pub mod pattern;
 pub mod stix;
 pub mod taxii;
 pub mod warninglist;

@@ -4,6 +4,7 @@ mod admin;
 mod config;
 mod ingest_cli;
 mod mailgate;
+mod match_cli;
 mod progress;
 mod registry_cli;
 mod worker_cli;
@@ -79,6 +80,8 @@ enum Command {
         #[arg(required = true)]
         files: Vec<std::path::PathBuf>,
     },
+    /// Report every hit of logs or observables against the active indicators (JSON lines).
+    Match(match_cli::MatchArgs),
     /// Whether values are on the MISP warninglists of `intel.warninglists_dir`.
     Warninglist {
         /// The values' MISP attribute type: ip-dst, ip-src, domain, hostname, url, md5, sha256, email-dst, …
@@ -170,6 +173,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             }
             return Ok(if invalid { std::process::ExitCode::from(65) } else { std::process::ExitCode::SUCCESS });
         }
+        Command::Match(args) => return match_cli::run(&config, args).await,
         Command::Warninglist { attribute_type, values } => {
             let Some(lists) = warninglists(&config)? else {
                 anyhow::bail!("no warninglists are configured: set intel.warninglists_dir (RAMPART_WARNINGLISTS_DIR)");

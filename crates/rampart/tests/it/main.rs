@@ -14,6 +14,7 @@ mod feeds_ui;
 mod harness;
 mod http;
 mod incidents;
+mod intel_match;
 mod mailgate;
 mod notifications;
 mod pgp_keys;

@@ -6,6 +6,7 @@ use super::ApiResult;
 use crate::auth::ApiCaller;
 use crate::problem::{ApiError, ApiJson, ApiQuery, Problem};
 use crate::service::intel::{self, Submission};
+use crate::service::intel_match;
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -283,4 +284,51 @@ async fn set_publisher(state: &AppState, caller: &ApiCaller, org: Uuid, trusted:
     state.store.get_org(org).await?.ok_or_else(|| ApiError::not_found("organisation"))?;
     state.store.intel().set_intel_publisher(&actor(caller), org, trusted).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct MatchRequest {
+    /// `lines` (free text such as logs; the default), `intelmq`, `csv` or `stix`: one record per line.
+    #[serde(default)]
+    pub format: Option<String>,
+    pub text: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MatchHit {
+    /// The line of `text`, from 1.
+    pub line: usize,
+    pub indicator: intel_match::IndicatorRef,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MatchResult {
+    pub report: intel_match::LoadReport,
+    pub hits: Vec<MatchHit>,
+    /// Lines that could not be read, with the reason.
+    pub unreadable: Vec<(usize, String)>,
+}
+
+#[utoipa::path(post, path = "/api/v1/intel/match", tag = "intel", request_body = MatchRequest,
+    responses((status = 200, description = "Every hit against the active indicators the caller may see", body = MatchResult), (status = 422, body = Problem)))]
+pub async fn match_text(State(state): State<AppState>, caller: ApiCaller, ApiJson(req): ApiJson<MatchRequest>) -> ApiResult<MatchResult> {
+    let format: intel_match::InputFormat = req.format.as_deref().unwrap_or("lines").parse().map_err(ApiError::validation)?;
+    let now = chrono::Utc::now();
+    let lists = state.feeds.warninglists.as_deref();
+    let (matcher, report) = intel_match::load(&*state.store, &caller.policy_caller(), lists, now).await?;
+    let mut scratch = rampart_intel::matcher::Scratch::default();
+    let mut hits = Vec::new();
+    let mut unreadable = Vec::new();
+    for (i, line) in req.text.lines().enumerate() {
+        match intel_match::read_line(format, line, now) {
+            Ok(Some(observation)) => {
+                for &hit in matcher.match_observation(&observation, &mut scratch) {
+                    hits.push(MatchHit { line: i + 1, indicator: matcher.item(hit).clone() });
+                }
+            }
+            Ok(None) => {}
+            Err(why) => unreadable.push((i + 1, why)),
+        }
+    }
+    Ok(Json(MatchResult { report, hits, unreadable }))
 }

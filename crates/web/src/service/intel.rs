@@ -152,6 +152,13 @@ pub async fn submit(store: &dyn Store, caller: &Caller, actor: &Actor, what: Sub
             if object.get("type").and_then(Value::as_str) == Some("bundle") {
                 return Err("a bundle cannot be stored as an object; send its objects".to_string());
             }
+            // An indicator's STIX pattern must compile, or it could never match.
+            if object.get("type").and_then(Value::as_str) == Some("indicator")
+                && object.get("pattern_type").and_then(Value::as_str) == Some("stix")
+            {
+                let pattern = object.get("pattern").and_then(Value::as_str).unwrap_or("");
+                rampart_intel::pattern::Pattern::parse(pattern).map_err(|e| format!("/pattern: {e}"))?;
+            }
             ObjectMeta::of(&object).map_err(|e| e.to_string())
         });
         match checked {

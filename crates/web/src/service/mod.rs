@@ -9,6 +9,7 @@ pub mod feeds;
 pub mod imports;
 pub mod incidents;
 pub mod intel;
+pub mod intel_match;
 pub mod mailgate;
 pub mod notifications;
 pub mod orgs;
