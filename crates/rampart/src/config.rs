@@ -38,6 +38,9 @@ pub struct IntelConfig {
     pub warninglists_dir: String,
     /// The largest TAXII request body, in bytes.
     pub taxii_max_content_bytes: usize,
+    /// Peers' TAXII 2.1 collections pulled on a schedule.
+    #[serde(default)]
+    pub taxii_pulls: Vec<rampart_web::service::taxii_pull::TaxiiPull>,
 }
 
 fn default_dedupe_ignore() -> Vec<String> {
@@ -178,7 +181,11 @@ impl Default for Config {
             deadlines: DeadlinesConfig { check_seconds: 60, remind_before_minutes: 30, regimes_file: String::new() },
             pgp: PgpConfig { secret_key_file: String::new(), contact_keys_dir: String::new() },
             constituency: ConstituencyConfig { country: web.home_country },
-            intel: IntelConfig { warninglists_dir: String::new(), taxii_max_content_bytes: web.taxii_max_content_bytes },
+            intel: IntelConfig {
+                warninglists_dir: String::new(),
+                taxii_max_content_bytes: web.taxii_max_content_bytes,
+                taxii_pulls: Vec::new(),
+            },
             notifications: NotificationsConfig { poll_seconds: 30, retry_first_seconds: web.retry_first_seconds },
             feeds: FeedsConfig {
                 watch_dir: String::new(),
@@ -284,6 +291,13 @@ impl Config {
         }
         if self.intel.taxii_max_content_bytes < 1024 {
             bail!("intel.taxii_max_content_bytes must be at least 1024");
+        }
+        let mut pull_names = std::collections::HashSet::new();
+        for pull in &self.intel.taxii_pulls {
+            pull.check().map_err(|e| anyhow::anyhow!("intel.taxii_pulls: {e}"))?;
+            if !pull_names.insert(pull.name.as_str()) {
+                bail!("intel.taxii_pulls: the name {:?} is used twice", pull.name);
+            }
         }
         if self.http.max_body_bytes < 1024 {
             bail!("http.max_body_bytes must be at least 1024");
@@ -511,6 +525,16 @@ country = "TW"
 warninglists_dir = ""
 # The largest TAXII request body (the API root's max_content_length), in bytes.
 taxii_max_content_bytes = 16777216                        # (RAMPART_TAXII_MAX_CONTENT_BYTES)
+
+# Peers' TAXII 2.1 collections, pulled incrementally on a schedule (`rampart taxii-pull`
+# pulls now). Objects keep the peer's markings and are recorded as produced by `org`.
+# [[intel.taxii_pulls]]
+# name = "jpcert"
+# collection_url = "https://taxii.peer.example/taxii2/api1/collections/91a7b528-80eb-42ed-a74d-c6fbd5a26116/"
+# org = "Peer CSIRT"                 # an organisation in Rampart, usually of type peer_csirt
+# share_with = "community"           # community, cert, or group:<sharing group name>
+# every_minutes = 60
+# auth_header_env = "PEER_TAXII_AUTH" # holds e.g. "Bearer …"; the secret stays out of files
 
 [notifications]
 # How often waiting notifications are aggregated into messages and the outbox is sent.

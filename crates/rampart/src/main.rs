@@ -80,6 +80,8 @@ enum Command {
         #[arg(required = true)]
         files: Vec<std::path::PathBuf>,
     },
+    /// Pull now from the peers' TAXII collections of `[[intel.taxii_pulls]]` (all, or those named).
+    TaxiiPull { names: Vec<String> },
     /// Report every hit of logs or observables against the active indicators (JSON lines).
     Match(match_cli::MatchArgs),
     /// Whether values are on the MISP warninglists of `intel.warninglists_dir`.
@@ -174,6 +176,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             return Ok(if invalid { std::process::ExitCode::from(65) } else { std::process::ExitCode::SUCCESS });
         }
         Command::Match(args) => return match_cli::run(&config, args).await,
+        Command::TaxiiPull { names } => return match_cli::pull(&config, &names).await,
         Command::Warninglist { attribute_type, values } => {
             let Some(lists) = warninglists(&config)? else {
                 anyhow::bail!("no warninglists are configured: set intel.warninglists_dir (RAMPART_WARNINGLISTS_DIR)");
@@ -346,6 +349,15 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             config.feeds.http.clone(),
             feed_options.clone(),
             rampart_web::service::feed_http::POLL_TICK,
+        ));
+    }
+    if !config.intel.taxii_pulls.is_empty() {
+        tokio::spawn(rampart_web::service::taxii_pull::poll_pulls(
+            state.store.clone(),
+            config.data_dir.clone(),
+            config.intel.taxii_pulls.clone(),
+            state.operator_org_id,
+            rampart_web::service::taxii_pull::POLL_TICK,
         ));
     }
     if !config.feeds.watch_dir.is_empty() {

@@ -1,5 +1,6 @@
-//! `rampart match`: every hit of logs or observables against the active indicators,
-//! as JSON lines on standard output; what was loaded and read goes to standard error.
+//! The intelligence exchange at the command line. `rampart match`: every hit of logs or
+//! observables against the active indicators, as JSON lines on standard output, with what
+//! was loaded and read on standard error. `rampart taxii-pull`: pull from peers now.
 
 use crate::config::Config;
 use anyhow::Context;
@@ -80,4 +81,31 @@ pub async fn run(config: &Config, args: MatchArgs) -> anyhow::Result<std::proces
     out.flush()?;
     eprintln!("{lines} lines read, {unreadable} unreadable, {hits} hits");
     Ok(std::process::ExitCode::SUCCESS)
+}
+
+pub async fn pull(config: &Config, names: &[String]) -> anyhow::Result<std::process::ExitCode> {
+    let pulls: Vec<_> = config.intel.taxii_pulls.iter().filter(|p| names.is_empty() || names.contains(&p.name)).collect();
+    if let Some(unknown) = names.iter().find(|n| !config.intel.taxii_pulls.iter().any(|p| &p.name == *n)) {
+        anyhow::bail!("no [[intel.taxii_pulls]] entry is named {unknown:?}");
+    }
+    if pulls.is_empty() {
+        anyhow::bail!("no peers to pull: add [[intel.taxii_pulls]] to the configuration");
+    }
+    let store = crate::open_store(config).await?;
+    store.migrate().await?;
+    let operator = rampart_web::service::orgs::ensure_operator(&*store, &config.operator_name).await?;
+    let mut failed = false;
+    for pull in pulls {
+        match rampart_web::service::taxii_pull::pull_once(&*store, &config.data_dir, pull, operator.id).await {
+            Ok(o) => println!(
+                "{}: {} pages, {} objects received, {} new, {} already present, {} refused",
+                pull.name, o.pages, o.received, o.added, o.present, o.refused
+            ),
+            Err(e) => {
+                failed = true;
+                println!("{}: failed: {e}", pull.name);
+            }
+        }
+    }
+    Ok(if failed { std::process::ExitCode::FAILURE } else { std::process::ExitCode::SUCCESS })
 }

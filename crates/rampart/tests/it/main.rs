@@ -22,5 +22,6 @@ mod registry_ui;
 mod report_form;
 mod smtp;
 mod taxii;
+mod taxii_pull;
 mod ui;
 mod work;

@@ -135,12 +135,25 @@ pub async fn submit(store: &dyn Store, caller: &Caller, actor: &Actor, what: Sub
     if !allowed {
         return Err(ServiceError::Forbidden("you may not share into this audience".into()));
     }
-    if objects.len() > MAX_OBJECTS_PER_SUBMISSION {
-        return Err(ServiceError::Invalid(format!("at most {MAX_OBJECTS_PER_SUBMISSION} objects per submission; send more in several")));
-    }
     let org = caller.org_id.ok_or_else(|| ServiceError::Forbidden("no organisation".into()))?;
     let trusted = policy::may_curate_intel(caller) || store.intel().is_intel_publisher(org).await?;
     let status = if trusted { ReviewStatus::Published } else { ReviewStatus::Pending };
+    store_objects(store, actor, org, status, what, objects).await
+}
+
+/// Validates and stores objects for a producer, without asking who may: for callers
+/// that decided that already (a submission above, a configured pull from a peer).
+pub async fn store_objects(
+    store: &dyn Store,
+    actor: &Actor,
+    producer_org: Uuid,
+    status: ReviewStatus,
+    what: Submission,
+    objects: Vec<Value>,
+) -> ServiceResult<Submitted> {
+    if objects.len() > MAX_OBJECTS_PER_SUBMISSION {
+        return Err(ServiceError::Invalid(format!("at most {MAX_OBJECTS_PER_SUBMISSION} objects per submission; send more in several")));
+    }
     let total = objects.len() as u64;
     let validator = StixValidator::shipped();
     let mut accepted = Vec::with_capacity(objects.len());
@@ -177,7 +190,7 @@ pub async fn submit(store: &dyn Store, caller: &Caller, actor: &Actor, what: Sub
     }
     let submission = IntelSubmission {
         id: rampart_core::ids::new_id(),
-        producer_org: org,
+        producer_org,
         audience: what.audience,
         status,
         source: what.source,

@@ -15,6 +15,7 @@ pub mod notifications;
 pub mod orgs;
 pub mod registry;
 pub mod routing;
+pub mod taxii_pull;
 
 use rampart_store::StoreError;
 
