@@ -32,6 +32,18 @@ pub struct NewIntelObject {
     pub pap: Pap,
     /// The object's JSON, as received.
     pub body: String,
+    /// What it points at: (from, to, kind).
+    pub refs: Vec<(String, String, String)>,
+}
+
+/// A reference between objects, from one stored version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntelRef {
+    /// The version that holds the reference.
+    pub seq: i64,
+    pub from_id: String,
+    pub to_id: String,
+    pub kind: String,
 }
 
 /// Objects arriving together, from one producer, for one audience.
@@ -148,6 +160,8 @@ pub trait IntelStore: Send + Sync {
     /// Accepts or rejects a version waiting in review.
     async fn review_intel(&self, actor: &crate::Actor, seq: i64, accept: bool) -> Result<IntelObject>;
     async fn submission(&self, id: Uuid) -> Result<Option<SubmissionState>>;
+    /// References from and to an object held by the newest published versions, at most `limit`.
+    async fn intel_refs(&self, stix_id: &str, limit: i64) -> Result<Vec<IntelRef>>;
 
     async fn create_sharing_group(&self, actor: &crate::Actor, name: &str, description: &str, members: &[Uuid]) -> Result<SharingGroup>;
     async fn list_sharing_groups(&self) -> Result<Vec<SharingGroup>>;

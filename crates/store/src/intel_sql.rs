@@ -176,13 +176,13 @@ macro_rules! impl_intel_store {
                 let start = after_last.filter(|l| *l > now).unwrap_or(now);
                 let (audience, audience_ref) = $crate::intel::audience_columns(&s.audience);
                 let mut added = $crate::intel::IntelAdded::default();
-                let mut inserted = std::collections::HashSet::new();
+                let mut inserted = std::collections::HashMap::new();
                 let mut offset = 0i64;
                 for chunk in s.objects.chunks($crate::intel_sql::INSERT_ROWS) {
                     let sql = format!(
                         "INSERT INTO intel_objects (stix_id, stix_type, spec_version, version_key, version, date_added, producer_org, tlp, pap, \
                          audience, audience_ref, status, latest, source, submission, body) VALUES {} \
-                         ON CONFLICT (stix_id, version_key) DO NOTHING RETURNING stix_id, version_key",
+                         ON CONFLICT (stix_id, version_key) DO NOTHING RETURNING seq, stix_id, version_key",
                         $crate::registry_sql::value_rows(chunk.len(), 16)
                     );
                     let mut q = sqlx::query(&sql);
@@ -208,17 +208,27 @@ macro_rules! impl_intel_store {
                             .bind(o.body.as_str());
                     }
                     for row in q.fetch_all(&mut *tx).await? {
-                        inserted.insert((row.try_get::<String, _>("stix_id")?, row.try_get::<String, _>("version_key")?));
+                        inserted.insert((row.try_get::<String, _>("stix_id")?, row.try_get::<String, _>("version_key")?), row.try_get::<i64, _>("seq")?);
                     }
                 }
+                let mut refs: Vec<(i64, &(String, String, String))> = Vec::new();
                 for o in &s.objects {
                     let pair = (o.stix_id.clone(), o.version.clone());
                     // A version sent twice in one submission is stored once; the repeat is "present".
-                    if inserted.remove(&(o.stix_id.clone(), o.version_key.clone())) {
+                    if let Some(seq) = inserted.remove(&(o.stix_id.clone(), o.version_key.clone())) {
                         added.added.push(pair);
+                        refs.extend(o.refs.iter().map(|r| (seq, r)));
                     } else {
                         added.present.push(pair);
                     }
+                }
+                for chunk in refs.chunks($crate::intel_sql::INSERT_ROWS) {
+                    let sql = format!("INSERT INTO intel_refs (seq, from_id, to_id, kind) VALUES {}", $crate::registry_sql::value_rows(chunk.len(), 4));
+                    let mut q = sqlx::query(&sql);
+                    for (seq, (from, to, kind)) in chunk {
+                        q = q.bind(*seq).bind(from.as_str()).bind(to.as_str()).bind(kind.as_str());
+                    }
+                    q.execute(&mut *tx).await?;
                 }
                 let mut ids: Vec<String> = added.added.iter().map(|(id, _)| id.clone()).collect();
                 ids.sort();
@@ -329,6 +339,21 @@ macro_rules! impl_intel_store {
                     objects,
                     refused,
                 }))
+            }
+
+            async fn intel_refs(&self, stix_id: &str, limit: i64) -> $crate::Result<Vec<$crate::intel::IntelRef>> {
+                use sqlx::Row as _;
+                let rows = sqlx::query(
+                    "SELECT r.seq, r.from_id, r.to_id, r.kind FROM intel_refs r JOIN intel_objects o ON o.seq = r.seq \
+                     WHERE (r.to_id = $1 OR r.from_id = $1) AND o.latest ORDER BY r.seq LIMIT $2",
+                )
+                .bind(stix_id)
+                .bind(limit)
+                .fetch_all(self.reader())
+                .await?;
+                rows.iter()
+                    .map(|r| Ok($crate::intel::IntelRef { seq: r.try_get("seq")?, from_id: r.try_get("from_id")?, to_id: r.try_get("to_id")?, kind: r.try_get("kind")? }))
+                    .collect()
             }
 
             async fn create_sharing_group(&self, actor: &$crate::Actor, name: &str, description: &str, members: &[uuid::Uuid]) -> $crate::Result<$crate::intel::SharingGroup> {

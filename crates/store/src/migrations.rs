@@ -13,8 +13,8 @@ macro_rules! migrations {
     };
 }
 
-pub(crate) const SQLITE: &[Migration] = migrations!("sqlite": 1 => "0001_foundation", 2 => "0002_incidents", 3 => "0003_work", 4 => "0004_teams", 5 => "0005_constituency", 6 => "0006_feeds", 7 => "0007_feed_queue", 8 => "0008_intel");
-pub(crate) const POSTGRES: &[Migration] = migrations!("postgres": 1 => "0001_foundation", 2 => "0002_incidents", 3 => "0003_work", 4 => "0004_teams", 5 => "0005_constituency", 6 => "0006_feeds", 7 => "0007_feed_queue", 8 => "0008_intel");
+pub(crate) const SQLITE: &[Migration] = migrations!("sqlite": 1 => "0001_foundation", 2 => "0002_incidents", 3 => "0003_work", 4 => "0004_teams", 5 => "0005_constituency", 6 => "0006_feeds", 7 => "0007_feed_queue", 8 => "0008_intel", 9 => "0009_intel_refs");
+pub(crate) const POSTGRES: &[Migration] = migrations!("postgres": 1 => "0001_foundation", 2 => "0002_incidents", 3 => "0003_work", 4 => "0004_teams", 5 => "0005_constituency", 6 => "0006_feeds", 7 => "0007_feed_queue", 8 => "0008_intel", 9 => "0009_intel_refs");
 
 pub(crate) const CREATE_TABLE: &str =
     "CREATE TABLE IF NOT EXISTS rampart_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)";

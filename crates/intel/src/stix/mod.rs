@@ -5,6 +5,7 @@
 
 pub mod markings;
 pub mod meta;
+pub mod refs;
 mod schemas;
 
 use jsonschema::Validator;

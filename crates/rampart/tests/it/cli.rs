@@ -160,7 +160,7 @@ fn backup_and_restore_round_trip() {
 #[test]
 fn migrate_is_idempotent() {
     for install in installs() {
-        assert!(install.ok(&["migrate"], None).contains("8 migration"));
+        assert!(install.ok(&["migrate"], None).contains("9 migration"));
         assert!(install.ok(&["migrate"], None).contains("0 migration"));
     }
 }

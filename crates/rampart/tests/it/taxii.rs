@@ -192,12 +192,16 @@ fn a_tlp_red_object_reaches_no_one_outside_its_audience() {
                 for p in ["/api/v1/intel/objects", "/api/v1/intel/objects?type=indicator", "/api/v1/intel/review"] {
                     out.push((p.to_string(), api(base, t, "GET", p, None)));
                 }
+                let p = format!("/api/v1/intel/objects/{red_id}");
+                out.push((p.clone(), api(base, t, "GET", &p, None)));
+                let matched = api(base, t, "POST", "/api/v1/intel/match", Some(json!({"text": "seen 203.0.113.66 today"})));
+                out.push(("/api/v1/intel/match".into(), matched));
             }
             out
         };
         let seen_by_bank: Vec<String> =
             everywhere(Some(&bank)).into_iter().filter(|(_, r)| r.text().contains(&red_id)).map(|(p, _)| p).collect();
-        assert!(seen_by_bank.len() >= 7, "the producer reads its own object: {seen_by_bank:?}");
+        assert!(seen_by_bank.len() >= 9, "the producer reads its own object everywhere, matching included: {seen_by_bank:?}");
 
         // Nobody else does: not another member, not CERT staff, not the anonymous public.
         for (who, token) in [("another member", Some(telco.as_str())), ("CERT staff", Some(analyst.as_str())), ("anonymous", None)] {
@@ -338,4 +342,78 @@ fn requests_the_specification_refuses_are_refused_as_it_says() {
     // Discovery names the API root under the address the client used.
     let discovery = taxii_get(base, None, "/taxii2/").json();
     assert_eq!(discovery["api_roots"], json!([format!("{base}{ROOT}/")]));
+}
+
+fn sighting(n: u32, of: &str, count: u64, marking: Option<&str>) -> Value {
+    let mut o = json!({
+        "type": "sighting", "spec_version": "2.1", "id": format!("sighting--6b1d2c3e-0000-4000-8000-{n:012}"),
+        "created": "2026-11-30T02:00:00.000Z", "modified": "2026-11-30T02:00:00.000Z",
+        "sighting_of_ref": of, "count": count
+    });
+    if let Some(m) = marking {
+        o["object_marking_refs"] = json!([m]);
+    }
+    o
+}
+
+#[test]
+fn sightings_are_counted_and_relations_shown_within_the_policy() {
+    for install in installs() {
+        let (analyst, bank, telco) = analyst_and_two_members(&install);
+        let server = install.start(&[]);
+        let base = &server.base;
+        for org in ["Member Bank", "Member Telco"] {
+            let id = org_id(base, &analyst, org);
+            assert_eq!(api(base, &analyst, "PUT", &format!("/api/v1/intel/publishers/{id}"), None).status, 204);
+        }
+        let ioc = indicator(1, None);
+        let ioc_id = ioc["id"].as_str().unwrap().to_string();
+        let malware = json!({"type": "malware", "spec_version": "2.1", "id": "malware--0c7b5b88-8ff7-4a4d-aa9d-feb398cd0061",
+            "created": "2026-11-30T01:00:00.000Z", "modified": "2026-11-30T01:00:00.000Z", "name": "ShadowPad", "is_family": true});
+        let secret = json!({"type": "threat-actor", "spec_version": "2.1", "id": "threat-actor--9a8a0d25-7636-429b-a99e-b2a73cd0f11f",
+            "created": "2026-11-30T01:00:00.000Z", "modified": "2026-11-30T01:00:00.000Z", "name": "Not for members", "object_marking_refs": [RED]});
+        let rel = |n: u32, source: &str, target: &str, kind: &str| {
+            json!({"type": "relationship", "spec_version": "2.1",
+            "id": format!("relationship--44298a74-0000-4000-8000-{n:012}"), "created": "2026-11-30T01:00:00.000Z", "modified": "2026-11-30T01:00:00.000Z",
+            "relationship_type": kind, "source_ref": source, "target_ref": target})
+        };
+        let objects = [
+            ioc.clone(),
+            malware.clone(),
+            secret.clone(),
+            rel(1, &ioc_id, "malware--0c7b5b88-8ff7-4a4d-aa9d-feb398cd0061", "indicates"),
+            rel(2, "threat-actor--9a8a0d25-7636-429b-a99e-b2a73cd0f11f", &ioc_id, "uses"),
+        ];
+        assert_eq!(taxii_post(base, &analyst, COMMUNITY, &objects).json()["success_count"], 5);
+        // Members report sightings back; the telco's is TLP:RED.
+        assert_eq!(taxii_post(base, &bank, COMMUNITY, &[sighting(1, &ioc_id, 3, None)]).json()["success_count"], 1);
+        assert_eq!(taxii_post(base, &telco, COMMUNITY, &[sighting(2, &ioc_id, 100, Some(RED))]).json()["success_count"], 1);
+
+        let view = |token: &str| api(base, token, "GET", &format!("/api/v1/intel/objects/{ioc_id}"), None).json();
+        let relations = |v: &Value| -> Vec<(String, String)> {
+            let mut r: Vec<(String, String)> = v["related"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| (r["relation"].as_str().unwrap().to_string(), r["name"].as_str().unwrap_or("").to_string()))
+                .collect();
+            r.sort();
+            r
+        };
+        let staff = view(&analyst);
+        assert_eq!(
+            (staff["sightings"].clone(), staff["sighting_reports"].clone()),
+            (json!(3), json!(1)),
+            "the telco's TLP:RED sighting is not the CERT's to count"
+        );
+        assert_eq!(
+            relations(&staff),
+            [("indicates".to_string(), "ShadowPad".to_string()), ("uses".to_string(), "Not for members".to_string())]
+        );
+        let telco_view = view(&telco);
+        assert_eq!(telco_view["sightings"], 103, "its own sighting counts for it");
+        assert_eq!(relations(&telco_view), [("indicates".to_string(), "ShadowPad".to_string())], "a TLP:RED actor is not even named");
+        assert_eq!(view(&bank)["sightings"], 3);
+        assert_eq!(api(base, &bank, "GET", "/api/v1/intel/objects/threat-actor--9a8a0d25-7636-429b-a99e-b2a73cd0f11f", None).status, 404);
+    }
 }

@@ -20,6 +20,7 @@ fn object(id: &str, modified: &str, key: &str, tlp: Tlp) -> NewIntelObject {
         tlp,
         pap: Pap::Green,
         body: format!("{{\"id\":\"{id}\",\"modified\":\"{modified}\"}}"),
+        refs: Vec::new(),
     }
 }
 

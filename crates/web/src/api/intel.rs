@@ -225,6 +225,32 @@ pub async fn list(State(state): State<AppState>, caller: ApiCaller, ApiQuery(q):
     Ok(Json(page.objects.into_iter().map(IntelItem::from).collect()))
 }
 
+/// One object with its sightings and related objects, as far as the caller may see.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IntelObjectView {
+    #[serde(flatten)]
+    pub item: IntelItem,
+    /// Versions the caller may read.
+    pub versions: usize,
+    /// Times sighted, summed over the sightings the caller may read.
+    pub sightings: u64,
+    pub sighting_reports: usize,
+    pub related: Vec<intel::Related>,
+}
+
+#[utoipa::path(get, path = "/api/v1/intel/objects/{id}", tag = "intel",
+    responses((status = 200, body = IntelObjectView), (status = 404, description = "No such object, or not for the caller", body = Problem)))]
+pub async fn get_object(State(state): State<AppState>, caller: ApiCaller, Path(id): Path<String>) -> ApiResult<IntelObjectView> {
+    let view = intel::object_view(&*state.store, &caller.policy_caller(), &id).await?.ok_or_else(|| ApiError::not_found("object"))?;
+    Ok(Json(IntelObjectView {
+        item: view.object.into(),
+        versions: view.versions,
+        sightings: view.sightings,
+        sighting_reports: view.sighting_reports,
+        related: view.related,
+    }))
+}
+
 #[utoipa::path(get, path = "/api/v1/intel/review", tag = "intel",
     responses((status = 200, description = "Submissions waiting for review, oldest first", body = Vec<IntelItem>), (status = 403, body = Problem)))]
 pub async fn review_queue(State(state): State<AppState>, caller: ApiCaller) -> ApiResult<Vec<IntelItem>> {

@@ -41,7 +41,7 @@ use utoipa::{Modify, OpenApi};
         notifications::notification_message, notifications::flush,
         feeds::upload, feeds::quarantine, feeds::counts, feeds::replay,
         intel::list_sharing_groups, intel::create_sharing_group, intel::add_member, intel::remove_member,
-        intel::submit, intel::list, intel::review_queue, intel::review, intel::trust_publisher, intel::distrust_publisher, intel::match_text,
+        intel::submit, intel::list, intel::get_object, intel::review_queue, intel::review, intel::trust_publisher, intel::distrust_publisher, intel::match_text,
     ),
     components(schemas(Problem)),
     modifiers(&BearerAuth),
@@ -85,6 +85,7 @@ pub fn router() -> Router<AppState> {
         .route("/sharing-groups", get(intel::list_sharing_groups).post(intel::create_sharing_group))
         .route("/sharing-groups/{id}/members/{org}", put(intel::add_member).delete(intel::remove_member))
         .route("/intel/objects", get(intel::list).post(intel::submit))
+        .route("/intel/objects/{id}", get(intel::get_object))
         .route("/intel/review", get(intel::review_queue))
         .route("/intel/match", post(intel::match_text))
         .route("/intel/review/{seq}", post(intel::review))

@@ -8,7 +8,9 @@ use rampart_core::tlp::{Pap, Tlp};
 use rampart_intel::stix::markings::tlp_of;
 use rampart_intel::stix::meta::ObjectMeta;
 use rampart_intel::stix::StixValidator;
-use rampart_store::intel::{IntelAdded, IntelObject, IntelQuery, IntelSubmission, NewIntelObject, ReviewStatus, SharingGroup};
+use rampart_store::intel::{
+    IntelAdded, IntelObject, IntelQuery, IntelSubmission, NewIntelObject, ReviewStatus, SharingGroup, VersionFilter,
+};
 use rampart_store::{Actor, Store};
 use serde_json::Value;
 use uuid::Uuid;
@@ -176,6 +178,7 @@ pub async fn store_objects(
         });
         match checked {
             Ok(meta) => accepted.push(NewIntelObject {
+                refs: rampart_intel::stix::refs::references(&object),
                 tlp: tlp_of(&object).unwrap_or(what.default_tlp),
                 pap: what.pap,
                 body: object.to_string(),
@@ -236,4 +239,84 @@ pub async fn page(store: &dyn Store, caller: &Caller, mut query: IntelQuery) -> 
             return Ok(Page { objects: out, next: None });
         }
     }
+}
+
+/// Another object related to the one in view.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Related {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub stix_type: String,
+    pub name: Option<String>,
+    /// The relationship type (`indicates`, `uses`…), `sighting`, or `contains` (a report's
+    /// contents).
+    pub relation: String,
+    /// `outgoing` when the object in view is the source.
+    pub direction: String,
+}
+
+/// An object with what the caller may see around it.
+#[derive(Debug, Clone)]
+pub struct ObjectView {
+    pub object: IntelObject,
+    pub versions: usize,
+    /// The sum of the visible sightings' `count` (1 when a sighting does not say).
+    pub sightings: u64,
+    /// How many sighting objects that sum comes from.
+    pub sighting_reports: usize,
+    pub related: Vec<Related>,
+}
+
+/// The newest version of an object the caller may read, with its sightings and
+/// related objects (each visible to the caller), or `None`.
+pub async fn object_view(store: &dyn Store, caller: &Caller, stix_id: &str) -> ServiceResult<Option<ObjectView>> {
+    let versions_query = IntelQuery {
+        status: Some(ReviewStatus::Published),
+        ids: vec![stix_id.to_string()],
+        versions: VersionFilter { all: true, ..Default::default() },
+        limit: 10_000,
+        ..Default::default()
+    };
+    let versions = page(store, caller, versions_query).await?.objects;
+    let Some(object) = versions.iter().filter(|o| o.latest).max_by_key(|o| o.seq).or_else(|| versions.last()).cloned() else {
+        return Ok(None);
+    };
+    let mut sightings = 0u64;
+    let mut sighting_reports = 0usize;
+    let mut related = Vec::new();
+    for r in store.intel().intel_refs(stix_id, 2_000).await? {
+        let Some(holder) = store.intel().get_intel(r.seq).await?.filter(|h| visible(caller, h)) else { continue };
+        let body: Value = serde_json::from_str(&holder.body).unwrap_or(Value::Null);
+        if r.kind == "sighting" && r.to_id == stix_id {
+            sightings += body.get("count").and_then(Value::as_u64).unwrap_or(1);
+            sighting_reports += 1;
+            continue;
+        }
+        let outgoing = r.from_id == stix_id;
+        let other = if outgoing { &r.to_id } else { &r.from_id };
+        let other_object = if *other == holder.stix_id {
+            Some(holder.clone())
+        } else {
+            let q = IntelQuery {
+                status: Some(ReviewStatus::Published),
+                ids: vec![other.clone()],
+                versions: VersionFilter { last: true, ..Default::default() },
+                limit: 1,
+                ..Default::default()
+            };
+            page(store, caller, q).await?.objects.into_iter().next()
+        };
+        // What the caller may not read is not named, not even as a relation.
+        let Some(other_object) = other_object else { continue };
+        let name =
+            serde_json::from_str::<Value>(&other_object.body).ok().and_then(|b| b.get("name").and_then(Value::as_str).map(str::to_string));
+        related.push(Related {
+            id: other.clone(),
+            stix_type: other_object.stix_type.clone(),
+            name,
+            relation: r.kind.clone(),
+            direction: if outgoing { "outgoing".into() } else { "incoming".into() },
+        });
+    }
+    Ok(Some(ObjectView { object, versions: versions.len(), sightings, sighting_reports, related }))
 }
