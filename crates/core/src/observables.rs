@@ -29,7 +29,8 @@ pub struct Observable {
 }
 
 impl Observable {
-    fn new(kind: ObservableKind, value: impl Into<String>) -> Self {
+    /// An observable whose value is normalised already.
+    pub fn new(kind: ObservableKind, value: impl Into<String>) -> Self {
         Self { kind, value: value.into() }
     }
 }

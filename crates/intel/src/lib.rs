@@ -3,6 +3,7 @@
 //! flag values that are known not to be indicators (private ranges, public resolvers,
 //! empty-file hashes, URL shorteners, …) so they are neither matched nor told.
 
+pub mod correlation;
 pub mod matcher;
 pub mod pattern;
 pub mod stix;

@@ -27,6 +27,8 @@ pub struct AppState {
     /// HTTP Basic credentials verified lately, so TAXII clients do not pay for argon2id
     /// on every page.
     pub basic_auth: Arc<crate::auth::basic::BasicCache>,
+    /// The intelligence correlation index, rebuilt when stale.
+    pub correlation: Arc<crate::service::correlate::SnapshotCache>,
 }
 
 impl AppState {
@@ -55,6 +57,7 @@ impl AppState {
             operator_org_id,
             mailer,
             basic_auth: Arc::new(crate::auth::basic::BasicCache::default()),
+            correlation: Arc::new(crate::service::correlate::SnapshotCache::default()),
         })
     }
 

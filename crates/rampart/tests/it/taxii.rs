@@ -417,3 +417,48 @@ fn sightings_are_counted_and_relations_shown_within_the_policy() {
         assert_eq!(api(base, &bank, "GET", "/api/v1/intel/objects/threat-actor--9a8a0d25-7636-429b-a99e-b2a73cd0f11f", None).status, 404);
     }
 }
+
+#[test]
+fn objects_correlate_with_objects_and_incidents_the_caller_may_read() {
+    for install in installs() {
+        let (analyst, bank, telco) = analyst_and_two_members(&install);
+        let server = install.start(&[]);
+        let base = &server.base;
+        let bank_org = org_id(base, &analyst, "Member Bank");
+        assert_eq!(api(base, &analyst, "PUT", &format!("/api/v1/intel/publishers/{bank_org}"), None).status, 204);
+        let ioc = indicator(1, None);
+        let ioc_id = ioc["id"].as_str().unwrap().to_string();
+        assert_eq!(taxii_post(base, &analyst, COMMUNITY, &[ioc, indicator(2, None)]).json()["success_count"], 2);
+        let mut network = indicator(3, None);
+        network["pattern"] = json!("[ipv4-addr:value ISSUBSET '203.0.113.0/24']");
+        network["name"] = json!("bad network");
+        let mut secret = indicator(4, Some(RED));
+        secret["pattern"] = json!("[ipv4-addr:value = '203.0.113.1']");
+        secret["name"] = json!("bank's own");
+        assert_eq!(taxii_post(base, &bank, COMMUNITY, &[network, secret]).json()["success_count"], 2);
+        let incident = api(base, &analyst, "POST", "/api/v1/incidents", Some(json!({"title": "C2 traffic to 203.0.113.1", "tw_level": 2})));
+        assert_eq!(incident.status, 201, "{}", incident.text());
+        let reference = incident.json()["reference"].as_str().unwrap().to_string();
+
+        let seen = |token: &str| {
+            let v = api(base, token, "GET", &format!("/api/v1/intel/objects/{ioc_id}"), None).json();
+            let mut objects: Vec<String> =
+                v["correlations"]["objects"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap().to_string()).collect();
+            objects.sort();
+            let incidents: Vec<String> =
+                v["correlations"]["incidents"].as_array().unwrap().iter().map(|i| i["reference"].as_str().unwrap().to_string()).collect();
+            (objects, incidents)
+        };
+        assert_eq!(
+            seen(&analyst),
+            (vec!["bad network".to_string()], vec![reference.clone()]),
+            "the bank's TLP:RED indicator is not the CERT's"
+        );
+        assert_eq!(
+            seen(&bank),
+            (vec!["bad network".to_string(), "bank's own".to_string()], vec![]),
+            "the CERT's incident is not the bank's"
+        );
+        assert_eq!(seen(&telco), (vec!["bad network".to_string()], vec![]));
+    }
+}

@@ -236,18 +236,25 @@ pub struct IntelObjectView {
     pub sightings: u64,
     pub sighting_reports: usize,
     pub related: Vec<intel::Related>,
+    /// Intel objects and incidents sharing a value with it.
+    pub correlations: crate::service::correlate::Correlations,
 }
 
 #[utoipa::path(get, path = "/api/v1/intel/objects/{id}", tag = "intel",
     responses((status = 200, body = IntelObjectView), (status = 404, description = "No such object, or not for the caller", body = Problem)))]
 pub async fn get_object(State(state): State<AppState>, caller: ApiCaller, Path(id): Path<String>) -> ApiResult<IntelObjectView> {
-    let view = intel::object_view(&*state.store, &caller.policy_caller(), &id).await?.ok_or_else(|| ApiError::not_found("object"))?;
+    let who = caller.policy_caller();
+    let view = intel::object_view(&*state.store, &who, &id).await?.ok_or_else(|| ApiError::not_found("object"))?;
+    let body: Value = serde_json::from_str(&view.object.body).unwrap_or(Value::Null);
+    let correlations =
+        crate::service::correlate::correlations(&*state.store, &state.correlation, &who, state.operator_org_id, &body, &id).await?;
     Ok(Json(IntelObjectView {
         item: view.object.into(),
         versions: view.versions,
         sightings: view.sightings,
         sighting_reports: view.sighting_reports,
         related: view.related,
+        correlations,
     }))
 }
 

@@ -1,6 +1,7 @@
 //! What Rampart does, without HTTP: the logic behind handlers and CLI commands alike.
 
 pub mod accounts;
+pub mod correlate;
 pub mod correspondence;
 pub mod deadline_watch;
 pub mod feed_http;
