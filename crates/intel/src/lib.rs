@@ -5,6 +5,7 @@
 
 pub mod correlation;
 pub mod matcher;
+pub mod misp;
 pub mod pattern;
 pub mod stix;
 pub mod taxii;

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod evidence;
 pub mod i18n;
 pub mod metrics;
+pub mod misp;
 pub mod problem;
 mod security;
 pub mod service;
@@ -38,6 +39,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics::staff_endpoint))
         .nest("/api/v1", api::router())
         .merge(taxii::router())
+        .merge(misp::router())
         .merge(ui::router(report_limit))
         .merge(static_files::router())
         .fallback(ui::not_found)
