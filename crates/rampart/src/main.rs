@@ -82,6 +82,11 @@ enum Command {
     },
     /// Pull now from the peers' TAXII collections of `[[intel.taxii_pulls]]` (all, or those named).
     TaxiiPull { names: Vec<String> },
+    /// MISP feeds: export what peers may read, import a peer's feed.
+    MispFeed {
+        #[command(subcommand)]
+        command: match_cli::MispFeedCommand,
+    },
     /// Report every hit of logs or observables against the active indicators (JSON lines).
     Match(match_cli::MatchArgs),
     /// Whether values are on the MISP warninglists of `intel.warninglists_dir`.
@@ -177,6 +182,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         }
         Command::Match(args) => return match_cli::run(&config, args).await,
         Command::TaxiiPull { names } => return match_cli::pull(&config, &names).await,
+        Command::MispFeed { command } => return match_cli::misp_feed(&config, command).await,
         Command::Warninglist { attribute_type, values } => {
             let Some(lists) = warninglists(&config)? else {
                 anyhow::bail!("no warninglists are configured: set intel.warninglists_dir (RAMPART_WARNINGLISTS_DIR)");

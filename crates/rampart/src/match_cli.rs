@@ -109,3 +109,91 @@ pub async fn pull(config: &Config, names: &[String]) -> anyhow::Result<std::proc
     }
     Ok(if failed { std::process::ExitCode::FAILURE } else { std::process::ExitCode::SUCCESS })
 }
+
+#[derive(clap::Subcommand)]
+pub enum MispFeedCommand {
+    /// Write the events a peer may read as a MISP feed (manifest.json, <uuid>.json, hashes.csv).
+    Export {
+        dir: PathBuf,
+        /// Whose view: an organisation's name (default: any member of the community).
+        #[arg(long)]
+        as_org: Option<String>,
+    },
+    /// Import a MISP feed from a folder or an http(s) URL.
+    Import {
+        /// A folder, or the feed's base URL.
+        source: String,
+        /// The organisation the events are recorded as produced by (e.g. the peer).
+        #[arg(long)]
+        org: String,
+        /// community, cert (CERT staff only) or group:<sharing group name>.
+        #[arg(long, default_value = "community")]
+        share_with: String,
+        /// An environment variable holding the Authorization header for a URL.
+        #[arg(long)]
+        auth_header_env: Option<String>,
+    },
+}
+
+pub async fn misp_feed(config: &Config, command: MispFeedCommand) -> anyhow::Result<std::process::ExitCode> {
+    use rampart_web::service::misp_feed;
+    let store = crate::open_store(config).await?;
+    store.migrate().await?;
+    let operator = rampart_web::service::orgs::ensure_operator(&*store, &config.operator_name).await?;
+    let summary = match command {
+        MispFeedCommand::Export { dir, as_org } => {
+            let caller = match as_org {
+                Some(name) => {
+                    let org = store.find_org_by_name(&name).await?.with_context(|| format!("no organisation named {name:?}"))?;
+                    let sharing_groups = store.intel().sharing_groups_of(org.id).await?;
+                    Caller {
+                        org_id: Some(org.id),
+                        org_parent_id: org.parent_id,
+                        roles: vec![Role::OrgMember],
+                        sharing_groups,
+                        ..Caller::default()
+                    }
+                }
+                // A member of no group: what the whole community may read.
+                None => Caller { org_id: Some(uuid::Uuid::nil()), roles: vec![Role::OrgMember], ..Caller::default() },
+            };
+            misp_feed::export(&*store, &caller, &dir).await?
+        }
+        MispFeedCommand::Import { source, org, share_with, auth_header_env } => {
+            let producer = store.find_org_by_name(&org).await?.with_context(|| format!("no organisation named {org:?}"))?;
+            let audience = match share_with.as_str() {
+                "community" => rampart_core::policy::Audience::Community,
+                "cert" => rampart_core::policy::Audience::Orgs(vec![operator.id]),
+                other => {
+                    let name = other.strip_prefix("group:").context("--share-with is community, cert or group:<name>")?;
+                    let groups = store.intel().list_sharing_groups().await?;
+                    rampart_core::policy::Audience::SharingGroup(
+                        groups.iter().find(|g| g.name == name).with_context(|| format!("no sharing group named {name:?}"))?.id,
+                    )
+                }
+            };
+            let authorization = match auth_header_env {
+                Some(var) => Some(std::env::var(&var).with_context(|| format!("the environment variable {var} is not set"))?),
+                None => None,
+            };
+            let src = if source.starts_with("http://") || source.starts_with("https://") {
+                misp_feed::Source::Url { base: &source, authorization: authorization.as_deref() }
+            } else {
+                misp_feed::Source::Dir(std::path::Path::new(&source))
+            };
+            misp_feed::import(&*store, src, producer.id, audience).await?
+        }
+    };
+    println!(
+        "{} events, {} attributes; {} objects new, {} already present; {} events skipped",
+        summary.events,
+        summary.attributes,
+        summary.added,
+        summary.present,
+        summary.skipped.len()
+    );
+    for (uuid, why) in &summary.skipped {
+        println!("  skipped {uuid}: {why}");
+    }
+    Ok(if summary.skipped.is_empty() { std::process::ExitCode::SUCCESS } else { std::process::ExitCode::from(65) })
+}

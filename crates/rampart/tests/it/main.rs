@@ -16,6 +16,7 @@ mod http;
 mod incidents;
 mod intel_match;
 mod mailgate;
+mod misp_feed;
 mod notifications;
 mod pgp_keys;
 mod registry_ui;

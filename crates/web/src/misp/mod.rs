@@ -7,6 +7,7 @@
 
 use crate::auth::{self, Principal};
 use crate::service::intel::{self, Submission};
+use crate::service::misp_events::{event_json, latest, numeric_id, reports, MAX_RESULTS};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::request::Parts;
@@ -20,14 +21,11 @@ use rampart_core::credentials::secret_digest;
 use rampart_core::policy::{self, Audience, Caller};
 use rampart_core::tlp::{Pap, Tlp};
 use rampart_intel::misp;
-use rampart_store::intel::{IntelObject, IntelQuery, ReviewStatus, VersionFilter};
 use rampart_store::Actor;
 use serde_json::{json, Value};
 
 /// The MISP version whose API these endpoints follow.
 const MISP_VERSION: &str = "2.5.0";
-/// The most events or attributes one search returns.
-const MAX_RESULTS: usize = 10_000;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -42,6 +40,35 @@ pub fn router() -> Router<AppState> {
         .route("/events/restSearch", post(search_events))
         .route("/attributes/restSearch", post(search_attributes))
         .route("/tags/index", get(tags))
+        .route("/feeds/misp/{file}", get(feed_file))
+}
+
+/// The caller's view as a MISP feed: `manifest.json`, `<uuid>.json`, `hashes.csv`.
+async fn feed_file(State(state): State<AppState>, caller: MispCaller, Path(file): Path<String>) -> Result<Response, MispError> {
+    let who = caller.policy();
+    let events = reports(&*state.store, &who).await?;
+    let mut manifest = serde_json::Map::new();
+    let mut hashes = String::new();
+    for r in events {
+        let event = event_json(&*state.store, &who, &r).await?;
+        let uuid = event["uuid"].as_str().unwrap_or_default().to_string();
+        if file == format!("{uuid}.json") {
+            return Ok(Json(json!({ "Event": event })).into_response());
+        }
+        if file == "hashes.csv" {
+            for a in event["Attribute"].as_array().into_iter().flatten() {
+                use md5::Digest;
+                hashes.push_str(&format!("{:x},{uuid}\n", md5::Md5::digest(a["value"].as_str().unwrap_or_default().as_bytes())));
+            }
+        }
+        let keep = ["info", "Orgc", "analysis", "threat_level_id", "timestamp", "date", "publish_timestamp", "Tag"];
+        manifest.insert(uuid, Value::Object(keep.iter().filter_map(|k| event.get(*k).map(|v| (k.to_string(), v.clone()))).collect()));
+    }
+    match file.as_str() {
+        "manifest.json" => Ok(Json(Value::Object(manifest)).into_response()),
+        "hashes.csv" => Ok(([(header::CONTENT_TYPE, "text/csv")], hashes).into_response()),
+        _ => Err(MispError(StatusCode::NOT_FOUND, "no such feed file".into())),
+    }
 }
 
 /// A MISP error: `{"name", "message", "url"}` with the status.
@@ -85,11 +112,6 @@ impl From<crate::problem::ApiError> for MispError {
 }
 
 type MispResult<T = Json<Value>> = Result<T, MispError>;
-
-/// MISP's ids are numbers: a number for a Rampart uuid (its last 32 bits, which are random).
-fn numeric_id(id: uuid::Uuid) -> String {
-    u32::from_be_bytes(id.as_bytes()[12..16].try_into().unwrap_or([0; 4])).to_string()
-}
 
 /// A caller by API token, as MISP sends it.
 pub struct MispCaller(Principal);
@@ -181,7 +203,7 @@ async fn add_event(State(state): State<AppState>, caller: MispCaller, body: axum
     let doc: Value = serde_json::from_slice(&body).map_err(|e| MispError(StatusCode::BAD_REQUEST, format!("not JSON: {e}")))?;
     let who = caller.policy();
     let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let objects = misp::event_to_stix(&doc, &now, &mut || rampart_core::ids::new_id().to_string())
+    let objects = misp::event_to_stix(&doc, &now, &mut crate::service::misp_events::stix_uuid)
         .map_err(|e| MispError(StatusCode::UNPROCESSABLE_ENTITY, e.0))?;
     let report_id = objects[0]["id"].as_str().unwrap_or_default().to_string();
     let audience = audience_of(&doc, &who)?;
@@ -191,72 +213,9 @@ async fn add_event(State(state): State<AppState>, caller: MispCaller, body: axum
     if let Some((_, _, why)) = done.refused.first() {
         return Err(MispError(StatusCode::UNPROCESSABLE_ENTITY, format!("the event was not stored whole: {why}")));
     }
-    let report = latest(&state, &who, &report_id, true).await?.ok_or_else(|| MispError(StatusCode::NOT_FOUND, "Invalid event".into()))?;
-    Ok(Json(json!({"Event": event_json(&state, &who, &report).await?})))
-}
-
-/// The newest version of an object the caller may read (with `any_status`, also one of
-/// the caller's own waiting for review).
-async fn latest(state: &AppState, caller: &Caller, stix_id: &str, any_status: bool) -> MispResult<Option<IntelObject>> {
-    let q = IntelQuery {
-        status: if any_status { None } else { Some(ReviewStatus::Published) },
-        ids: vec![stix_id.to_string()],
-        versions: VersionFilter { all: true, ..Default::default() },
-        limit: 1000,
-        ..Default::default()
-    };
-    let versions = intel::page(&*state.store, caller, q).await?.objects;
-    Ok(versions
-        .into_iter()
-        .filter(|o| o.status != ReviewStatus::Rejected)
-        .max_by(|a, b| a.version_key.cmp(&b.version_key).then(a.seq.cmp(&b.seq))))
-}
-
-async fn first_seq(state: &AppState, stix_id: &str) -> MispResult<i64> {
-    let q = IntelQuery {
-        ids: vec![stix_id.to_string()],
-        versions: VersionFilter { all: true, ..Default::default() },
-        limit: 1,
-        ..Default::default()
-    };
-    Ok(state.store.intel().query_intel(&q).await?.first().map(|o| o.seq).unwrap_or(0))
-}
-
-/// An event as MISP shows it, with the attributes the caller may read.
-async fn event_json(state: &AppState, caller: &Caller, report: &IntelObject) -> MispResult<Value> {
-    let body: Value = serde_json::from_str(&report.body).unwrap_or(Value::Null);
-    let refs: Vec<String> = body
-        .get("object_refs")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .filter(|r| *r != report.stix_id)
-        .map(str::to_string)
-        .collect();
-    let mut attributes = Vec::new();
-    for chunk in refs.chunks(500) {
-        let q = IntelQuery {
-            ids: chunk.to_vec(),
-            versions: VersionFilter { all: true, ..Default::default() },
-            limit: 10_000,
-            ..Default::default()
-        };
-        let mut found: Vec<IntelObject> =
-            intel::page(&*state.store, caller, q).await?.objects.into_iter().filter(|o| o.status != ReviewStatus::Rejected).collect();
-        found.sort_by(|a, b| a.stix_id.cmp(&b.stix_id).then(b.version_key.cmp(&a.version_key)));
-        found.dedup_by(|a, b| a.stix_id == b.stix_id);
-        for o in found {
-            attributes.push((o.seq, serde_json::from_str::<Value>(&o.body).unwrap_or(Value::Null)));
-        }
-    }
-    // In the event's order.
-    attributes
-        .sort_by_key(|(_, o)| refs.iter().position(|r| o.get("id").and_then(Value::as_str) == Some(r.as_str())).unwrap_or(usize::MAX));
-    let org = state.store.get_org(report.producer_org).await?;
-    let org_name = org.map(|o| o.name).unwrap_or_default();
-    let id = first_seq(state, &report.stix_id).await?;
-    Ok(misp::event_from_stix(&body, id, (&numeric_id(report.producer_org), &org_name), &attributes))
+    let report =
+        latest(&*state.store, &who, &report_id, true).await?.ok_or_else(|| MispError(StatusCode::NOT_FOUND, "Invalid event".into()))?;
+    Ok(Json(json!({"Event": event_json(&*state.store, &who, &report).await?})))
 }
 
 async fn view_event(State(state): State<AppState>, caller: MispCaller, Path(id): Path<String>) -> MispResult {
@@ -269,35 +228,16 @@ async fn view_event(State(state): State<AppState>, caller: MispCaller, Path(id):
         },
         Err(_) => format!("report--{}", id.to_ascii_lowercase()),
     };
-    let report = latest(&state, &who, &stix_id, true).await?.ok_or_else(|| MispError(StatusCode::NOT_FOUND, "Invalid event".into()))?;
-    Ok(Json(json!({"Event": event_json(&state, &who, &report).await?})))
-}
-
-/// Every report the caller may read, newest version, oldest first.
-async fn reports(state: &AppState, caller: &Caller) -> MispResult<Vec<IntelObject>> {
-    let mut out = Vec::new();
-    let mut q = IntelQuery {
-        status: Some(ReviewStatus::Published),
-        types: vec!["report".into()],
-        versions: VersionFilter { last: true, ..Default::default() },
-        limit: 1000,
-        ..Default::default()
-    };
-    loop {
-        let page = intel::page(&*state.store, caller, q.clone()).await?;
-        out.extend(page.objects);
-        match page.next {
-            Some(n) if out.len() < MAX_RESULTS => q.after_seq = n,
-            _ => return Ok(out),
-        }
-    }
+    let report =
+        latest(&*state.store, &who, &stix_id, true).await?.ok_or_else(|| MispError(StatusCode::NOT_FOUND, "Invalid event".into()))?;
+    Ok(Json(json!({"Event": event_json(&*state.store, &who, &report).await?})))
 }
 
 async fn index(State(state): State<AppState>, caller: MispCaller) -> MispResult {
     let who = caller.policy();
     let mut out = Vec::new();
-    for r in reports(&state, &who).await? {
-        let mut event = event_json(&state, &who, &r).await?;
+    for r in reports(&*state.store, &who).await? {
+        let mut event = event_json(&*state.store, &who, &r).await?;
         if let Some(map) = event.as_object_mut() {
             map.remove("Attribute");
         }
@@ -377,8 +317,8 @@ async fn search_events(State(state): State<AppState>, caller: MispCaller, body: 
     let f = filters(&search_body(&body)?);
     let who = caller.policy();
     let mut out = Vec::new();
-    for r in reports(&state, &who).await? {
-        let event = event_json(&state, &who, &r).await?;
+    for r in reports(&*state.store, &who).await? {
+        let event = event_json(&*state.store, &who, &r).await?;
         if event_matches(&f, &event) {
             out.push(json!({"Event": event}));
             if out.len() >= f.limit {
@@ -393,8 +333,8 @@ async fn search_attributes(State(state): State<AppState>, caller: MispCaller, bo
     let f = filters(&search_body(&body)?);
     let who = caller.policy();
     let mut out = Vec::new();
-    'events: for r in reports(&state, &who).await? {
-        let event = event_json(&state, &who, &r).await?;
+    'events: for r in reports(&*state.store, &who).await? {
+        let event = event_json(&*state.store, &who, &r).await?;
         if !f.event_ids.is_empty() && !f.event_ids.iter().any(|i| event.get("id").and_then(Value::as_str) == Some(i.as_str())) {
             continue;
         }
@@ -415,7 +355,7 @@ async fn search_attributes(State(state): State<AppState>, caller: MispCaller, bo
 async fn tags(State(state): State<AppState>, caller: MispCaller) -> MispResult {
     let who = caller.policy();
     let mut names: Vec<String> = Tlp::ALL.iter().map(|t| format!("tlp:{}", t.as_str())).collect();
-    for r in reports(&state, &who).await? {
+    for r in reports(&*state.store, &who).await? {
         let body: Value = serde_json::from_str(&r.body).unwrap_or(Value::Null);
         names.extend(body.get("labels").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(str::to_string));
     }

@@ -12,6 +12,8 @@ pub mod incidents;
 pub mod intel;
 pub mod intel_match;
 pub mod mailgate;
+pub mod misp_events;
+pub mod misp_feed;
 pub mod notifications;
 pub mod orgs;
 pub mod registry;
