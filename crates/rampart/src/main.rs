@@ -357,6 +357,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             rampart_web::service::feed_http::POLL_TICK,
         ));
     }
+    state = state.with_taxii_pulls(config.intel.taxii_pulls.clone());
     if !config.intel.taxii_pulls.is_empty() {
         tokio::spawn(rampart_web::service::taxii_pull::poll_pulls(
             state.store.clone(),

@@ -29,6 +29,8 @@ pub struct AppState {
     pub basic_auth: Arc<crate::auth::basic::BasicCache>,
     /// The intelligence correlation index, rebuilt when stale.
     pub correlation: Arc<crate::service::correlate::SnapshotCache>,
+    /// The peers' TAXII collections pulled on a schedule (shown on the peers page).
+    pub taxii_pulls: Arc<Vec<crate::service::taxii_pull::TaxiiPull>>,
 }
 
 impl AppState {
@@ -58,12 +60,19 @@ impl AppState {
             mailer,
             basic_auth: Arc::new(crate::auth::basic::BasicCache::default()),
             correlation: Arc::new(crate::service::correlate::SnapshotCache::default()),
+            taxii_pulls: Arc::new(Vec::new()),
         })
     }
 
     /// Feed files are processed with these options from now on.
     pub fn with_feed_options(mut self, options: crate::service::feeds::IngestOptions) -> Self {
         self.feeds = Arc::new(options);
+        self
+    }
+
+    /// The TAXII pulls the peers page lists.
+    pub fn with_taxii_pulls(mut self, pulls: Vec<crate::service::taxii_pull::TaxiiPull>) -> Self {
+        self.taxii_pulls = Arc::new(pulls);
         self
     }
 

@@ -15,6 +15,7 @@ mod harness;
 mod http;
 mod incidents;
 mod intel_match;
+mod intel_ui;
 mod mailgate;
 mod misp_feed;
 mod notifications;

@@ -7,6 +7,7 @@ pub(crate) mod export;
 mod feed_pages;
 mod handling;
 mod incident_pages;
+mod intel_pages;
 mod login;
 mod notification_pages;
 mod pages;
@@ -69,6 +70,14 @@ pub fn router(report_body_limit: usize) -> Router<AppState> {
         .route("/notification-templates", get(notification_pages::templates))
         .route("/notification-templates/{kind}/{language}", get(notification_pages::template_page).post(notification_pages::template_save))
         .route("/notification-templates/{kind}/{language}/reset", post(notification_pages::template_reset))
+        .route("/intel", get(intel_pages::browse))
+        .route("/intel/objects/{id}", get(intel_pages::object))
+        .route("/intel/submit", get(intel_pages::submit_page).post(intel_pages::submit))
+        .route("/intel/review", get(intel_pages::review_page))
+        .route("/intel/review/{seq}/{action}", post(intel_pages::review))
+        .route("/intel/groups", get(intel_pages::groups_page).post(intel_pages::create_group))
+        .route("/intel/groups/{id}/{action}", post(intel_pages::group_member))
+        .route("/intel/peers", get(intel_pages::peers_page))
         .route("/feeds", get(feed_pages::feeds_page))
         .route("/feeds/upload", post(feed_pages::upload).layer(axum::extract::DefaultBodyLimit::max(feed_pages::UPLOAD_BODY_LIMIT)))
         .route("/feeds/quarantine/{id}", get(feed_pages::quarantine_entry))
