@@ -17,6 +17,13 @@ crate::wire_enum! {
     }
 }
 
+impl OrgType {
+    /// Whether the CERT serves it: its constituency (peers abroad and vendors are not).
+    pub fn is_constituent(self) -> bool {
+        matches!(self, OrgType::GovernmentAgency | OrgType::CriticalInfrastructure | OrgType::Enterprise | OrgType::IsacMember)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Organisation {
     pub id: Uuid,

@@ -28,6 +28,8 @@ pub struct Caller {
     pub roles: Vec<Role>,
     /// Sharing groups the caller's organisation belongs to.
     pub sharing_groups: Vec<Uuid>,
+    /// Whether the caller's organisation is one of the CERT's constituents.
+    pub constituent: bool,
 }
 
 impl Caller {
@@ -57,6 +59,9 @@ pub enum Audience {
     Orgs(Vec<Uuid>),
     /// A sharing group (named set of organisations and peers).
     SharingGroup(Uuid),
+    /// The CERT's constituents (agencies, operators, enterprises, ISAC members), not its
+    /// peers abroad or vendors.
+    Constituency,
     /// Every signed-in organisation of the community.
     Community,
     /// Anyone, including the public.
@@ -157,7 +162,8 @@ fn read(caller: &Caller, resource: &Resource) -> Decision {
         // TLP:RED object is still only for the organisations it names.
         return if resource.tlp != Tlp::Red || named(caller.org_id) { Allow } else { Deny(DenyReason::NotInAudience) };
     }
-    let community = matches!(resource.audience, Audience::Community | Audience::Public);
+    let community = matches!(resource.audience, Audience::Community | Audience::Public)
+        || (resource.audience == Audience::Constituency && caller.constituent);
     let allowed = match resource.tlp {
         Tlp::Clear | Tlp::Green => community || in_group || named(caller.org_id) || named(caller.org_parent_id),
         Tlp::Amber => in_group || named(caller.org_id) || named(caller.org_parent_id),

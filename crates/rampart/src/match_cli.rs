@@ -126,7 +126,7 @@ pub enum MispFeedCommand {
         /// The organisation the events are recorded as produced by (e.g. the peer).
         #[arg(long)]
         org: String,
-        /// community, cert (CERT staff only) or group:<sharing group name>.
+        /// community, constituency, cert (CERT staff only) or group:<sharing group name>.
         #[arg(long, default_value = "community")]
         share_with: String,
         /// An environment variable holding the Authorization header for a URL.
@@ -163,9 +163,10 @@ pub async fn misp_feed(config: &Config, command: MispFeedCommand) -> anyhow::Res
             let producer = store.find_org_by_name(&org).await?.with_context(|| format!("no organisation named {org:?}"))?;
             let audience = match share_with.as_str() {
                 "community" => rampart_core::policy::Audience::Community,
+                "constituency" => rampart_core::policy::Audience::Constituency,
                 "cert" => rampart_core::policy::Audience::Orgs(vec![operator.id]),
                 other => {
-                    let name = other.strip_prefix("group:").context("--share-with is community, cert or group:<name>")?;
+                    let name = other.strip_prefix("group:").context("--share-with is community, constituency, cert or group:<name>")?;
                     let groups = store.intel().list_sharing_groups().await?;
                     rampart_core::policy::Audience::SharingGroup(
                         groups.iter().find(|g| g.name == name).with_context(|| format!("no sharing group named {name:?}"))?.id,

@@ -180,6 +180,7 @@ pub(crate) fn audience_columns(audience: &Audience) -> (&'static str, String) {
         Audience::OwnOrg => ("org", String::new()),
         Audience::Orgs(orgs) => ("orgs", orgs.iter().map(Uuid::to_string).collect::<Vec<_>>().join(",")),
         Audience::SharingGroup(g) => ("group", g.to_string()),
+        Audience::Constituency => ("constituency", String::new()),
         Audience::Community => ("community", String::new()),
         Audience::Public => ("public", String::new()),
     }
@@ -191,6 +192,7 @@ pub(crate) fn audience_from_columns(kind: &str, reference: &str) -> Result<Audie
         "org" => Audience::OwnOrg,
         "orgs" => Audience::Orgs(reference.split(',').filter(|s| !s.is_empty()).map(uuid).collect::<Result<_>>()?),
         "group" => Audience::SharingGroup(uuid(reference)?),
+        "constituency" => Audience::Constituency,
         "community" => Audience::Community,
         "public" => Audience::Public,
         other => return Err(crate::StoreError::Corrupt(format!("audience {other:?}"))),

@@ -20,7 +20,14 @@ enum Relation {
 
 fn caller_with(role: Role) -> Caller {
     let org_id = if role.is_staff() { CERT } else { OTHER };
-    Caller { user_id: Some(org(100)), org_id: Some(org(org_id)), org_parent_id: None, roles: vec![role], sharing_groups: vec![] }
+    Caller {
+        user_id: Some(org(100)),
+        org_id: Some(org(org_id)),
+        org_parent_id: None,
+        roles: vec![role],
+        sharing_groups: vec![],
+        constituent: !role.is_staff(),
+    }
 }
 
 fn resource(caller: &Caller, relation: Relation, tlp: Tlp) -> Resource {
@@ -97,6 +104,7 @@ fn amber_reaches_a_recipients_clients_but_amber_strict_and_red_do_not() {
         org_parent_id: Some(org(OTHER)),
         roles: vec![Role::OrgMember],
         sharing_groups: vec![],
+        constituent: true,
     };
     let addressed_to_parent = |tlp| Resource { owner_org: org(OWNER), tlp, pap: Pap::Green, audience: Audience::Orgs(vec![org(OTHER)]) };
     assert!(decide(&child, Action::Read, &addressed_to_parent(Tlp::Green)).allowed());
@@ -166,4 +174,18 @@ fn registry_rights_by_role() {
         assert_eq!(may_coordinate(&c), coordinate, "{role} coordinates");
         assert_eq!(may_route(&c), route, "{role} looks up responsibility");
     }
+}
+
+#[test]
+fn the_constituency_reads_what_is_shared_with_it_and_peers_do_not() {
+    let object = |tlp| Resource { owner_org: org(OWNER), tlp, pap: Pap::Green, audience: Audience::Constituency };
+    let member = caller_with(Role::OrgMember);
+    let peer = Caller { constituent: false, ..caller_with(Role::OrgMember) };
+    let staff = caller_with(Role::Analyst);
+    for (tlp, member_reads) in [(Tlp::Clear, true), (Tlp::Green, true), (Tlp::Amber, false), (Tlp::Red, false)] {
+        assert_eq!(decide(&member, Action::Read, &object(tlp)).allowed(), member_reads, "{tlp:?}");
+        assert!(!decide(&peer, Action::Read, &object(tlp)).allowed(), "a peer abroad is not the constituency: {tlp:?}");
+        assert_eq!(decide(&staff, Action::Read, &object(tlp)).allowed(), tlp != Tlp::Red, "{tlp:?}");
+    }
+    assert!(!decide(&Caller::anonymous(), Action::Read, &object(Tlp::Clear)).allowed());
 }

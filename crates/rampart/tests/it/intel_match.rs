@@ -68,6 +68,19 @@ fn logs_and_events_are_matched_against_the_active_indicators() {
             ],
         );
         assert_eq!(done["added"], 11, "{done}");
+        let flagged = done["warninglisted"].as_array().unwrap();
+        let ids: Vec<&str> = flagged.iter().map(|f| f[0].as_str().unwrap()).collect();
+        assert_eq!(
+            ids,
+            ["7", "8", "10"].map(|n| format!("indicator--3c3a7f0e-0000-4000-8000-{:0>12}", n)),
+            "documentation and private addresses: {done}"
+        );
+        assert!(flagged[2][1].to_string().contains("RFC 1918"), "flagged on ingest with the list: {done}");
+        let h = format!("Bearer {analyst}");
+        let view =
+            send(base, "GET", "/api/v1/intel/objects/indicator--3c3a7f0e-0000-4000-8000-000000000010", &[("Authorization", &h)], b"")
+                .json();
+        assert!(view["warninglists"].to_string().contains("RFC 1918"), "and shown with the object: {view}");
         assert!(done["refused"][0]["reason"].as_str().unwrap().contains("/pattern: column"), "an uncompilable pattern is refused: {done}");
 
         let log = install.data_dir().join("proxy.log");

@@ -276,6 +276,25 @@ fn members_submissions_wait_for_review_unless_trusted() {
         "another organisation's status"
     );
 
+    // A coordinator may correct a submission and accept it as corrected.
+    let status = taxii_post(base, &bank, COMMUNITY, &[indicator(7, None)]).json();
+    assert_eq!(status["pending_count"], 1);
+    let queue = api(base, &analyst, "GET", "/api/v1/intel/review", None).json();
+    let seq = queue[0]["seq"].as_i64().unwrap();
+    let mut edited = indicator(7, None);
+    edited["name"] = json!("C2 7 (confirmed)");
+    let same_version =
+        api(base, &analyst, "POST", &format!("/api/v1/intel/review/{seq}"), Some(json!({"accept": true, "object": edited.clone()})));
+    assert_eq!(same_version.status, 422, "an edit is a later version: {}", same_version.text());
+    edited["modified"] = json!("2026-11-30T02:00:00.000Z");
+    let done = api(base, &analyst, "POST", &format!("/api/v1/intel/review/{seq}"), Some(json!({"accept": true, "object": edited})));
+    assert_eq!(done.status, 200, "{}", done.text());
+    let bank_org = org_id(base, &analyst, "Member Bank");
+    assert_eq!(done.json()["producer_org"], json!(bank_org), "the producer stays the member");
+    let names: Vec<Value> = all_objects(base, Some(&telco), COMMUNITY, "").iter().map(|o| o["name"].clone()).collect();
+    assert!(names.contains(&json!("C2 7 (confirmed)")) && !names.contains(&json!("C2 7")), "{names:?}");
+    assert!(api(base, &analyst, "GET", "/api/v1/intel/review", None).json().as_array().unwrap().is_empty());
+
     // The REST API takes the same objects, and refuses an invalid one with the reason.
     let mut broken = indicator(3, None);
     broken.as_object_mut().unwrap().remove("pattern");
@@ -461,4 +480,24 @@ fn objects_correlate_with_objects_and_incidents_the_caller_may_read() {
         );
         assert_eq!(seen(&telco), (vec!["bad network".to_string()], vec![]));
     }
+}
+
+#[test]
+fn the_constituency_collection_is_for_constituents_not_peers_abroad() {
+    let install = sqlite_install();
+    let (analyst, bank, _) = analyst_and_two_members(&install);
+    install.user("liaison@jpcert.example", "Peer CSIRT", "peer_csirt", "org_member");
+    let peer = install.token("liaison@jpcert.example", "read,write");
+    let server = install.start(&[]);
+    let base = &server.base;
+    const CONSTITUENCY: &str = "5b2f2c1e-5e1a-4c8e-9d3e-000000000003";
+    let listed = |token: &str| taxii_get(base, Some(token), &format!("{ROOT}/collections/")).text().contains(CONSTITUENCY);
+    assert!(listed(&analyst) && listed(&bank) && !listed(&peer));
+    assert_eq!(taxii_post(base, &analyst, CONSTITUENCY, &[indicator(5, None)]).json()["success_count"], 1);
+    assert_eq!(all_objects(base, Some(&bank), CONSTITUENCY, "").len(), 1, "an ISAC member is constituency");
+    assert_eq!(taxii_get(base, Some(&peer), &format!("{ROOT}/collections/{CONSTITUENCY}/objects/")).status, 404);
+    assert!(!all_objects(base, Some(&peer), COMMUNITY, "").iter().any(|o| o["name"] == "C2 5"), "nor through another collection");
+    let r =
+        api(base, &peer, "POST", "/api/v1/intel/objects", Some(json!({"objects": [indicator(6, None)], "distribution": "constituency"})));
+    assert_eq!(r.status, 403, "a peer cannot share into the constituency");
 }

@@ -91,6 +91,8 @@ pub enum Distribution {
     Organisation,
     /// A sharing group (name it in `group`).
     Group,
+    /// The CERT's constituents (not peers abroad or vendors).
+    Constituency,
     /// Every member organisation.
     Community,
     /// Everyone (CERT staff only).
@@ -128,6 +130,9 @@ pub struct IntelSubmissionResult {
     /// Versions stored before; sending them again changes nothing.
     pub present: usize,
     pub refused: Vec<Refusal>,
+    /// Submitted indicators with a value on a warninglist (id, list names): flagged, and
+    /// left out of matching when every value is listed.
+    pub warninglisted: Vec<(String, Vec<String>)>,
 }
 
 #[utoipa::path(post, path = "/api/v1/intel/objects", tag = "intel", request_body = IntelSubmissionRequest,
@@ -141,11 +146,23 @@ pub async fn submit(
         (Distribution::Group, Some(g)) => Audience::SharingGroup(g),
         (Distribution::Group, None) => return Err(ApiError::validation("a group distribution names the group")),
         (Distribution::Organisation, _) => Audience::OwnOrg,
+        (Distribution::Constituency, _) => Audience::Constituency,
         (Distribution::Community, _) => Audience::Community,
         (Distribution::Public, _) => Audience::Public,
     };
     let default_tlp = req.tlp.unwrap_or(if matches!(audience, Audience::SharingGroup(_)) { Tlp::Amber } else { Tlp::Green });
     let what = Submission { audience, default_tlp, pap: req.pap.unwrap_or(Pap::Clear), source: "api".into() };
+    let warninglisted: Vec<(String, Vec<String>)> = match state.feeds.warninglists.as_deref() {
+        Some(lists) => req
+            .objects
+            .iter()
+            .filter_map(|o| {
+                let names = intel_match::warninglists_of(lists, o);
+                (!names.is_empty()).then(|| (o.get("id").and_then(Value::as_str).unwrap_or_default().to_string(), names))
+            })
+            .collect(),
+        None => Vec::new(),
+    };
     let done = intel::submit(&*state.store, &caller.policy_caller(), &actor(&caller), what, req.objects).await?;
     let refused = done.refused.into_iter().map(|(id, version, reason)| Refusal { id, version, reason }).collect();
     Ok((
@@ -156,6 +173,7 @@ pub async fn submit(
             added: done.added.added.len(),
             present: done.added.present.len(),
             refused,
+            warninglisted,
         }),
     ))
 }
@@ -238,6 +256,8 @@ pub struct IntelObjectView {
     pub related: Vec<intel::Related>,
     /// Intel objects and incidents sharing a value with it.
     pub correlations: crate::service::correlate::Correlations,
+    /// Warninglists holding a value it looks for: it is left out of matching when all are.
+    pub warninglists: Vec<String>,
 }
 
 #[utoipa::path(get, path = "/api/v1/intel/objects/{id}", tag = "intel",
@@ -254,6 +274,7 @@ pub async fn get_object(State(state): State<AppState>, caller: ApiCaller, Path(i
         sightings: view.sightings,
         sighting_reports: view.sighting_reports,
         related: view.related,
+        warninglists: state.feeds.warninglists.as_deref().map(|l| intel_match::warninglists_of(l, &body)).unwrap_or_default(),
         correlations,
     }))
 }
@@ -278,6 +299,10 @@ pub async fn review_queue(State(state): State<AppState>, caller: ApiCaller) -> A
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ReviewDecision {
     pub accept: bool,
+    /// Accept this edited version instead (same id, a later `modified`); the submitted
+    /// version is then rejected.
+    #[serde(default)]
+    pub object: Option<Value>,
 }
 
 #[utoipa::path(post, path = "/api/v1/intel/review/{seq}", tag = "intel", request_body = ReviewDecision,
@@ -294,6 +319,19 @@ pub async fn review(
     }
     let found =
         state.store.intel().get_intel(seq).await?.filter(|o| intel::visible(&who, o)).ok_or_else(|| ApiError::not_found("submission"))?;
+    if let (true, Some(edited)) = (d.accept, d.object) {
+        intel::accept_edited(&*state.store, &who, &actor(&caller), found.seq, edited).await?;
+        let mut q = IntelQuery {
+            ids: vec![found.stix_id.clone()],
+            versions: VersionFilter { last: true, ..Default::default() },
+            limit: 1,
+            ..Default::default()
+        };
+        q.status = Some(ReviewStatus::Published);
+        let published =
+            intel::page(&*state.store, &who, q).await?.objects.into_iter().next().ok_or_else(|| ApiError::not_found("submission"))?;
+        return Ok(Json(published.into()));
+    }
     let after = state.store.intel().review_intel(&actor(&caller), found.seq, d.accept).await?;
     Ok(Json(after.into()))
 }

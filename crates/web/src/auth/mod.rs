@@ -38,6 +38,7 @@ impl Principal {
             org_parent_id: self.org.parent_id,
             roles: self.user.roles.clone(),
             sharing_groups: self.sharing_groups.clone(),
+            constituent: self.org.org_type.is_constituent(),
         }
     }
 }

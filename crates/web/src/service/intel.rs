@@ -19,6 +19,8 @@ use uuid::Uuid;
 pub const PUBLIC_COLLECTION: Uuid = Uuid::from_u128(0x5b2f2c1e_5e1a_4c8e_9d3e_000000000001);
 /// The Community collection: every signed-in organisation.
 pub const COMMUNITY_COLLECTION: Uuid = Uuid::from_u128(0x5b2f2c1e_5e1a_4c8e_9d3e_000000000002);
+/// The Constituency collection: the CERT's constituents (and its staff).
+pub const CONSTITUENCY_COLLECTION: Uuid = Uuid::from_u128(0x5b2f2c1e_5e1a_4c8e_9d3e_000000000003);
 
 /// A body of objects larger than this is refused whole.
 pub const MAX_OBJECTS_PER_SUBMISSION: usize = 100_000;
@@ -58,6 +60,16 @@ pub async fn scopes_for(store: &dyn Store, caller: &Caller) -> ServiceResult<Vec
         default_tlp: Tlp::Green,
         can_write: submitter,
     });
+    if caller.constituent || caller.is_staff() {
+        scopes.push(Scope {
+            id: CONSTITUENCY_COLLECTION,
+            title: "Constituency".into(),
+            description: "Intelligence for the CERT's constituents: agencies, operators, enterprises, ISAC members".into(),
+            audience: Audience::Constituency,
+            default_tlp: Tlp::Green,
+            can_write: submitter && (curator || caller.constituent),
+        });
+    }
     let groups = store.intel().list_sharing_groups().await?;
     for g in groups.into_iter().filter(|g| caller.is_staff() || caller.sharing_groups.contains(&g.id)) {
         scopes.push(group_scope(&g, caller));
@@ -87,6 +99,7 @@ pub fn audience_scope_id(audience: &Audience) -> Option<Uuid> {
     match audience {
         Audience::Public => Some(PUBLIC_COLLECTION),
         Audience::Community => Some(COMMUNITY_COLLECTION),
+        Audience::Constituency => Some(CONSTITUENCY_COLLECTION),
         Audience::SharingGroup(g) => Some(*g),
         Audience::OwnOrg | Audience::Orgs(_) => None,
     }
@@ -132,6 +145,7 @@ pub async fn submit(store: &dyn Store, caller: &Caller, actor: &Actor, what: Sub
     let allowed = match &what.audience {
         Audience::Public => policy::may_curate_intel(caller),
         Audience::SharingGroup(g) => policy::may_submit_to_group(caller, *g),
+        Audience::Constituency => caller.constituent || policy::may_curate_intel(caller),
         Audience::Community | Audience::OwnOrg | Audience::Orgs(_) => true,
     };
     if !allowed {
@@ -319,4 +333,32 @@ pub async fn object_view(store: &dyn Store, caller: &Caller, stix_id: &str) -> S
         });
     }
     Ok(Some(ObjectView { object, versions: versions.len(), sightings, sighting_reports, related }))
+}
+
+/// Accepts a waiting submission as a curator edited it: the edited object (same id, a
+/// later `modified`) is published for the same producer and audience, and the version as
+/// submitted is rejected. Nothing changes unless the edited object is valid.
+pub async fn accept_edited(store: &dyn Store, caller: &Caller, actor: &Actor, seq: i64, edited: Value) -> ServiceResult<Submitted> {
+    if !policy::may_curate_intel(caller) {
+        return Err(ServiceError::Forbidden("the review queue is for CERT staff".into()));
+    }
+    let pending = store.intel().get_intel(seq).await?.filter(|o| visible(caller, o)).ok_or(rampart_store::StoreError::NotFound)?;
+    if pending.status != ReviewStatus::Pending {
+        return Err(ServiceError::Invalid(format!("{} is {}, not waiting for review", pending.stix_id, pending.status)));
+    }
+    StixValidator::shipped().validate(&edited).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+    let meta = ObjectMeta::of(&edited).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+    if meta.id != pending.stix_id {
+        return Err(ServiceError::Invalid(format!("the edited object must keep the id {}", pending.stix_id)));
+    }
+    if meta.version_key <= pending.version_key {
+        return Err(ServiceError::Invalid("give the edited object a later modified than the submitted one".into()));
+    }
+    let what = Submission { audience: pending.audience.clone(), default_tlp: pending.tlp, pap: pending.pap, source: "review".into() };
+    let done = store_objects(store, actor, pending.producer_org, ReviewStatus::Published, what, vec![edited]).await?;
+    if let Some((_, _, why)) = done.refused.first() {
+        return Err(ServiceError::Invalid(why.clone()));
+    }
+    store.intel().review_intel(actor, seq, false).await?;
+    Ok(done)
 }

@@ -108,8 +108,27 @@ pub async fn load(
     Ok((matcher, report))
 }
 
-/// Whether a value an indicator looks for is on a warninglist (MISP's attribute types).
-pub fn warninglisted(lists: &WarninglistSet, anchor: &Anchor) -> bool {
+/// The warninglists that hold a value an indicator looks for: the flag shown with it.
+pub fn warninglists_of(lists: &WarninglistSet, body: &Value) -> Vec<String> {
+    if body.get("type").and_then(Value::as_str) != Some("indicator") {
+        return Vec::new();
+    }
+    let anchors =
+        body.get("pattern").and_then(Value::as_str).and_then(|p| Pattern::parse(p).ok()).and_then(|p| p.anchors()).unwrap_or_default();
+    let mut names: Vec<String> = anchors
+        .iter()
+        .filter_map(|a| {
+            let (misp_type, value) = misp_type_of(a)?;
+            Some(lists.check(misp_type, value).into_iter().map(|h| h.list.to_string()).collect::<Vec<_>>())
+        })
+        .flatten()
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+fn misp_type_of(anchor: &Anchor) -> Option<(&'static str, &str)> {
     let (object_type, path, value) = match anchor {
         Anchor::Equals { object_type, path, value } => (object_type.as_str(), path.as_str(), value.as_str()),
         Anchor::InNetwork { object_type, path, network } => (object_type.as_str(), path.as_str(), network.as_str()),
@@ -122,9 +141,14 @@ pub fn warninglisted(lists: &WarninglistSet, anchor: &Anchor) -> bool {
         ("file", "hashes.MD5") => "md5",
         ("file", "hashes.SHA-1") => "sha1",
         ("file", "hashes.SHA-256") => "sha256",
-        _ => return false,
+        _ => return None,
     };
-    lists.is_listed(misp_type, value)
+    Some((misp_type, value))
+}
+
+/// Whether a value an indicator looks for is on a warninglist (MISP's attribute types).
+pub fn warninglisted(lists: &WarninglistSet, anchor: &Anchor) -> bool {
+    misp_type_of(anchor).is_some_and(|(misp_type, value)| lists.is_listed(misp_type, value))
 }
 
 /// How input is read.

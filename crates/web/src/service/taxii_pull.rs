@@ -43,7 +43,7 @@ pub struct TaxiiPull {
     pub collection_url: String,
     /// The organisation (usually a `peer_csirt`) the objects are recorded as produced by.
     pub org: String,
-    /// Who in Rampart reads them: `community`, `group:<sharing group name>`, or `cert`
+    /// Who in Rampart reads them: `community`, `constituency`, `group:<sharing group name>`, or `cert`
     /// (the CERT's own staff).
     #[serde(default = "default_share_with")]
     pub share_with: String,
@@ -79,10 +79,11 @@ impl TaxiiPull {
             return Err(format!("pull {name}: page_size must be 1 to 10000"));
         }
         if !(self.share_with == "community"
+            || self.share_with == "constituency"
             || self.share_with == "cert"
             || self.share_with.strip_prefix("group:").is_some_and(|g| !g.is_empty()))
         {
-            return Err(format!("pull {name}: share_with is community, cert or group:<name>"));
+            return Err(format!("pull {name}: share_with is community, constituency, cert or group:<name>"));
         }
         if self.auth_header_env.as_deref().is_some_and(|v| v.is_empty() || !v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')) {
             return Err(format!("pull {name}: auth_header_env must name an environment variable"));
@@ -209,6 +210,7 @@ pub async fn pull_once(store: &dyn Store, data_dir: &Path, pull: &TaxiiPull, ope
         .ok_or_else(|| ServiceError::Invalid(format!("pull {}: no organisation named {:?}", pull.name, pull.org)))?;
     let audience = match pull.share_with.as_str() {
         "community" => Audience::Community,
+        "constituency" => Audience::Constituency,
         "cert" => Audience::Orgs(vec![operator_org]),
         other => {
             let group = other.trim_start_matches("group:");

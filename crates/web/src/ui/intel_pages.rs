@@ -41,6 +41,8 @@ pub struct ObjectRow {
     pub added: String,
     pub status: String,
     pub seq: i64,
+    /// The object's JSON, pretty (for editing in review).
+    pub json: String,
 }
 
 /// `GET /intel`.
@@ -69,6 +71,8 @@ pub struct ObjectPage {
     pub sighting_reports: usize,
     pub related: Vec<Related>,
     pub correlations: Correlations,
+    /// Warninglists holding a value it looks for.
+    pub warninglists: Vec<String>,
     pub json: String,
 }
 
@@ -153,6 +157,7 @@ fn row(o: &IntelObject, names: &HashMap<Uuid, String>, zone: &str) -> ObjectRow 
         added,
         status: o.status.to_string(),
         seq: o.seq,
+        json: serde_json::to_string_pretty(&body).unwrap_or_default(),
     }
 }
 
@@ -249,6 +254,12 @@ pub async fn object(State(state): State<AppState>, headers: HeaderMap, Path(id):
         sighting_reports: view.sighting_reports,
         related: view.related,
         correlations,
+        warninglists: state
+            .feeds
+            .warninglists
+            .as_deref()
+            .map(|l| crate::service::intel_match::warninglists_of(l, &body))
+            .unwrap_or_default(),
         json: serde_json::to_string_pretty(&body).unwrap_or_default(),
         page,
     };
@@ -261,6 +272,9 @@ async fn distributions(state: &AppState, principal: &Principal) -> Vec<Opt> {
         Opt { value: "community".into(), label: "community".into() },
         Opt { value: "organisation".into(), label: "organisation".into() },
     ];
+    if who.constituent || policy::may_curate_intel(&who) {
+        out.push(Opt { value: "constituency".into(), label: "constituency".into() });
+    }
     if policy::may_curate_intel(&who) {
         out.push(Opt { value: "public".into(), label: "public".into() });
     }
@@ -329,6 +343,7 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, UiForm(fo
     };
     let audience = match form.distribution.as_str() {
         "community" => Audience::Community,
+        "constituency" => Audience::Constituency,
         "organisation" => Audience::OwnOrg,
         "public" => Audience::Public,
         other => match other.strip_prefix("group:").and_then(|g| Uuid::parse_str(g).ok()) {
@@ -398,6 +413,35 @@ pub async fn review_page(State(state): State<AppState>, headers: HeaderMap) -> R
 #[derive(Debug, Deserialize)]
 pub struct CsrfForm {
     pub csrf: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct EditForm {
+    pub csrf: String,
+    pub stix: String,
+}
+
+/// `POST /intel/review/{seq}/edit`: accept the submission as edited.
+pub async fn review_edit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(seq): Path<i64>,
+    UiForm(form): UiForm<EditForm>,
+) -> Response {
+    let principal = match curated_post(&state, &headers, &form.csrf).await {
+        Ok(p) => p,
+        Err(page) => return page,
+    };
+    let edited: Value = match serde_json::from_str(&form.stix) {
+        Ok(v) => v,
+        Err(e) => {
+            return redirect_with_flash_detail(&state, &headers, "/intel/review", "error", "intel.review_failed", &format!("not JSON: {e}"))
+        }
+    };
+    match intel::accept_edited(&*state.store, &principal.policy_caller(), &Actor::User(principal.user.id), seq, edited).await {
+        Ok(_) => redirect_with_flash(&state, "/intel/review", "ok", "intel.accepted"),
+        Err(e) => redirect_with_flash_detail(&state, &headers, "/intel/review", "error", "intel.review_failed", &e.to_string()),
+    }
 }
 
 /// `POST /intel/review/{seq}/{accept|reject}`.

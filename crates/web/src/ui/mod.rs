@@ -74,6 +74,7 @@ pub fn router(report_body_limit: usize) -> Router<AppState> {
         .route("/intel/objects/{id}", get(intel_pages::object))
         .route("/intel/submit", get(intel_pages::submit_page).post(intel_pages::submit))
         .route("/intel/review", get(intel_pages::review_page))
+        .route("/intel/review/{seq}/edit", post(intel_pages::review_edit))
         .route("/intel/review/{seq}/{action}", post(intel_pages::review))
         .route("/intel/groups", get(intel_pages::groups_page).post(intel_pages::create_group))
         .route("/intel/groups/{id}/{action}", post(intel_pages::group_member))
