@@ -1,6 +1,7 @@
 //! The TAXII 2.1 server and the intelligence API on the real binary, on SQLite and
-//! PostgreSQL: the official STIX examples go in and come back out; a TLP:RED object is
-//! walked through every way out and reaches no one outside its audience; requests the
+//! PostgreSQL: the official STIX examples go in and come back out; a TLP:RED object and a
+//! TLP:RED MISP event are walked through every way out (TAXII, REST, matching, the MISP
+//! API and feed, the browser's pages) and reach no one outside their audience; requests the
 //! specification refuses are refused with its status codes. (`e2e/taxii_test.py` drives
 //! the same server with the unmodified taxii2-client.)
 
@@ -159,10 +160,24 @@ fn org_id(base: &str, token: &str, name: &str) -> String {
 fn a_tlp_red_object_reaches_no_one_outside_its_audience() {
     for install in installs() {
         let (analyst, bank, telco) = analyst_and_two_members(&install);
-        let server = install.start(&[]);
+        let server = install.start(&[("RAMPART_REQUIRE_TOTP_FOR_STAFF", "false")]);
         let base = &server.base;
         let bank_org = org_id(base, &analyst, "Member Bank");
         assert_eq!(api(base, &analyst, "PUT", &format!("/api/v1/intel/publishers/{bank_org}"), None).status, 204);
+
+        // The bank also shares a TLP:RED MISP event.
+        const RED_EVENT: &str = "7d1e2f3a-0000-4000-8000-000000000099";
+        let event = json!({"Event": {"uuid": RED_EVENT, "info": "bank only", "distribution": "1", "Tag": [{"name": "tlp:red"}],
+            "Attribute": [{"type": "ip-dst", "value": "203.0.113.99", "to_ids": true}]}});
+        let added = send(
+            base,
+            "POST",
+            "/events/add",
+            &[("Authorization", &bank), ("Content-Type", "application/json")],
+            &serde_json::to_vec(&event).unwrap(),
+        );
+        assert_eq!(added.status, 200, "{}", added.text());
+        let secrets = |text: &str| text.contains(RED_EVENT) || text.contains("203.0.113.99");
 
         // The bank shares one TLP:RED and one TLP:GREEN indicator with the community.
         let red = indicator(66, Some(RED));
@@ -197,17 +212,65 @@ fn a_tlp_red_object_reaches_no_one_outside_its_audience() {
                 let matched = api(base, t, "POST", "/api/v1/intel/match", Some(json!({"text": "seen 203.0.113.66 today"})));
                 out.push(("/api/v1/intel/match".into(), matched));
             }
+            // MISP's endpoints and feed take the token as it is.
+            let key = token.unwrap_or("");
+            for (method, p) in [
+                ("GET", "/events/index".to_string()),
+                ("POST", "/events/restSearch".to_string()),
+                ("POST", "/attributes/restSearch".to_string()),
+                ("GET", format!("/events/view/{RED_EVENT}")),
+                ("GET", "/feeds/misp/manifest.json".to_string()),
+                ("GET", "/feeds/misp/hashes.csv".to_string()),
+                ("GET", format!("/feeds/misp/{RED_EVENT}.json")),
+            ] {
+                let body: &[u8] = if method == "POST" { b"{}" } else { b"" };
+                out.push((p.clone(), send(base, method, &p, &[("Authorization", key), ("Content-Type", "application/json")], body)));
+            }
             out
+        };
+        // And the pages of the browser, signed in with a password.
+        let pages = |email: &str| -> Vec<(String, String)> {
+            let mut browser = crate::http::Browser::new(base);
+            let signed_in = browser.submit("/login", "/login", &[("email", email), ("password", ADMIN_PASSWORD)]);
+            assert_eq!(signed_in.location(), "/", "{email} signs in");
+            [
+                "/intel".to_string(),
+                "/intel?q=203.0.113".to_string(),
+                format!("/intel/objects/{red_id}"),
+                format!("/intel/objects/report--{RED_EVENT}"),
+                "/intel/review".to_string(),
+            ]
+            .into_iter()
+            .map(|p| {
+                let text = browser.get(&p).text();
+                (p, text)
+            })
+            .collect()
         };
         let seen_by_bank: Vec<String> =
             everywhere(Some(&bank)).into_iter().filter(|(_, r)| r.text().contains(&red_id)).map(|(p, _)| p).collect();
         assert!(seen_by_bank.len() >= 9, "the producer reads its own object everywhere, matching included: {seen_by_bank:?}");
+        let misp_seen: Vec<String> = everywhere(Some(&bank)).into_iter().filter(|(_, r)| secrets(&r.text())).map(|(p, _)| p).collect();
+        assert!(misp_seen.len() >= 6, "and its own MISP event, in the API and the feed: {misp_seen:?}");
+        let pages_seen: Vec<String> =
+            pages("soc@bank.tw").into_iter().filter(|(_, t)| t.contains(&red_id) || secrets(t)).map(|(p, _)| p).collect();
+        assert!(pages_seen.len() >= 3, "and in the browser: {pages_seen:?}");
 
         // Nobody else does: not another member, not CERT staff, not the anonymous public.
         for (who, token) in [("another member", Some(telco.as_str())), ("CERT staff", Some(analyst.as_str())), ("anonymous", None)] {
             for (path, r) in everywhere(token) {
-                assert!(!r.text().contains(&red_id), "{who} got the TLP:RED object from {path}: {} {}", r.status, r.text());
+                assert!(
+                    !r.text().contains(&red_id) && !secrets(&r.text()),
+                    "{who} got a TLP:RED object from {path}: {} {}",
+                    r.status,
+                    r.text()
+                );
                 assert!(r.status < 500, "{who} {path}: {}", r.status);
+            }
+        }
+        for email in ["soc@telco.tw", "analyst@cert.tw"] {
+            for (path, text) in pages(email) {
+                assert!(!text.contains(&red_id) && !secrets(&text), "{email} saw a TLP:RED object on {path}");
             }
         }
         // The GREEN one is for the whole community.
