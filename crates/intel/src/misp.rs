@@ -105,9 +105,11 @@ pub fn event_to_stix(doc: &Value, now: &str, fresh: &mut dyn FnMut() -> String) 
     let mut refs = Vec::new();
     for (i, a) in event.get("Attribute").and_then(Value::as_array).into_iter().flatten().enumerate() {
         let t = text(a, "type").ok_or_else(|| MispError(format!("attribute {i} has no type")))?;
+        // MISP trims values as it saves them; an attribute without one is refused.
         let value = a
             .get("value")
-            .and_then(|v| v.as_str().map(str::to_string).or_else(|| (!v.is_null()).then(|| v.to_string())))
+            .and_then(|v| v.as_str().map(|s| s.trim().to_string()).or_else(|| (!v.is_null()).then(|| v.to_string())))
+            .filter(|v| !v.is_empty())
             .ok_or_else(|| MispError(format!("attribute {i} has no value")))?;
         let a_uuid = match text(a, "uuid") {
             Some(u) if uuid_like(u) => u.to_ascii_lowercase(),

@@ -2,6 +2,7 @@
 //! all five match types, loaded and checked as MISP would.
 
 mod correlation;
+mod misp;
 mod pattern;
 mod stix;
 mod warninglists;
