@@ -44,7 +44,8 @@ fn text<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
     v.get(k).and_then(Value::as_str)
 }
 
-fn uuid_like(s: &str) -> bool {
+/// Whether text is a uuid in its usual form (8-4-4-4-12 hexadecimal digits).
+pub fn is_uuid(s: &str) -> bool {
     s.len() == 36 && s.chars().enumerate().all(|(i, c)| if [8, 13, 18, 23].contains(&i) { c == '-' } else { c.is_ascii_hexdigit() })
 }
 
@@ -92,7 +93,7 @@ pub fn event_to_stix(doc: &Value, now: &str, fresh: &mut dyn FnMut() -> String) 
     let event = doc.get("Event").unwrap_or(doc);
     let info = text(event, "info").map(str::trim).filter(|s| !s.is_empty()).ok_or_else(|| MispError("an event needs an info".into()))?;
     let uuid = match text(event, "uuid") {
-        Some(u) if uuid_like(u) => u.to_ascii_lowercase(),
+        Some(u) if is_uuid(u) => u.to_ascii_lowercase(),
         Some(u) => return Err(MispError(format!("{u:?} is not a uuid"))),
         None => fresh(),
     };
@@ -112,7 +113,7 @@ pub fn event_to_stix(doc: &Value, now: &str, fresh: &mut dyn FnMut() -> String) 
             .filter(|v| !v.is_empty())
             .ok_or_else(|| MispError(format!("attribute {i} has no value")))?;
         let a_uuid = match text(a, "uuid") {
-            Some(u) if uuid_like(u) => u.to_ascii_lowercase(),
+            Some(u) if is_uuid(u) => u.to_ascii_lowercase(),
             Some(u) => return Err(MispError(format!("attribute {i}: {u:?} is not a uuid"))),
             None => fresh(),
         };

@@ -45,29 +45,14 @@ pub fn router() -> Router<AppState> {
 
 /// The caller's view as a MISP feed: `manifest.json`, `<uuid>.json`, `hashes.csv`.
 async fn feed_file(State(state): State<AppState>, caller: MispCaller, Path(file): Path<String>) -> Result<Response, MispError> {
-    let who = caller.policy();
-    let events = reports(&*state.store, &who).await?;
-    let mut manifest = serde_json::Map::new();
-    let mut hashes = String::new();
-    for r in events {
-        let event = event_json(&*state.store, &who, &r).await?;
-        let uuid = event["uuid"].as_str().unwrap_or_default().to_string();
-        if file == format!("{uuid}.json") {
-            return Ok(Json(json!({ "Event": event })).into_response());
-        }
-        if file == "hashes.csv" {
-            for a in event["Attribute"].as_array().into_iter().flatten() {
-                use md5::Digest;
-                hashes.push_str(&format!("{:x},{uuid}\n", md5::Md5::digest(a["value"].as_str().unwrap_or_default().as_bytes())));
-            }
-        }
-        let keep = ["info", "Orgc", "analysis", "threat_level_id", "timestamp", "date", "publish_timestamp", "Tag"];
-        manifest.insert(uuid, Value::Object(keep.iter().filter_map(|k| event.get(*k).map(|v| (k.to_string(), v.clone()))).collect()));
-    }
+    let feed = crate::service::misp_feed::feed(&*state.store, &caller.policy()).await?;
     match file.as_str() {
-        "manifest.json" => Ok(Json(Value::Object(manifest)).into_response()),
-        "hashes.csv" => Ok(([(header::CONTENT_TYPE, "text/csv")], hashes).into_response()),
-        _ => Err(MispError(StatusCode::NOT_FOUND, "no such feed file".into())),
+        "manifest.json" => Ok(Json(Value::Object(feed.manifest)).into_response()),
+        "hashes.csv" => Ok(([(header::CONTENT_TYPE, "text/csv")], feed.hashes).into_response()),
+        name => match feed.events.into_iter().find(|(uuid, _)| name == format!("{uuid}.json")) {
+            Some((_, event)) => Ok(Json(event).into_response()),
+            None => Err(MispError(StatusCode::NOT_FOUND, "no such feed file".into())),
+        },
     }
 }
 

@@ -32,13 +32,22 @@ pub struct FeedSummary {
     pub skipped: Vec<(String, String)>,
 }
 
-/// Writes the events the caller may read as a MISP feed in `dir`.
-pub async fn export(store: &dyn Store, caller: &Caller, dir: &Path) -> ServiceResult<FeedSummary> {
-    let io = |what: &Path, e: std::io::Error| ServiceError::Invalid(format!("{}: {e}", what.display()));
-    std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
-    let mut summary = FeedSummary::default();
-    let mut manifest = Map::new();
-    let mut hashes = String::new();
+/// A MISP feed as a caller may read it.
+#[derive(Debug, Default)]
+pub struct Feed {
+    /// (uuid, `{"Event": …}`) of every event.
+    pub events: Vec<(String, Value)>,
+    /// `manifest.json`: per event uuid, the event's header.
+    pub manifest: Map<String, Value>,
+    /// `hashes.csv`: the MD5 of each attribute value with its event's uuid.
+    pub hashes: String,
+    pub attributes: usize,
+}
+
+/// The feed of the events the caller may read (one piece for the HTTP feed and exports).
+pub async fn feed(store: &dyn Store, caller: &Caller) -> ServiceResult<Feed> {
+    const MANIFEST_FIELDS: [&str; 8] = ["info", "Orgc", "analysis", "threat_level_id", "timestamp", "date", "publish_timestamp", "Tag"];
+    let mut out = Feed::default();
     for report in reports(store, caller).await? {
         let event = event_json(store, caller, &report).await?;
         let uuid = event["uuid"].as_str().unwrap_or_default().to_string();
@@ -46,21 +55,31 @@ pub async fn export(store: &dyn Store, caller: &Caller, dir: &Path) -> ServiceRe
             continue;
         }
         for a in event["Attribute"].as_array().into_iter().flatten() {
-            summary.attributes += 1;
+            out.attributes += 1;
             let value = a["value"].as_str().unwrap_or_default();
-            hashes.push_str(&format!("{:x},{uuid}\n", Md5::digest(value.as_bytes())));
+            out.hashes.push_str(&format!("{:x},{uuid}\n", Md5::digest(value.as_bytes())));
         }
-        let keep = ["info", "Orgc", "analysis", "threat_level_id", "timestamp", "date", "publish_timestamp", "Tag"];
-        manifest
-            .insert(uuid.clone(), Value::Object(keep.iter().filter_map(|k| event.get(*k).map(|v| (k.to_string(), v.clone()))).collect()));
+        let header = MANIFEST_FIELDS.iter().filter_map(|k| event.get(*k).map(|v| (k.to_string(), v.clone()))).collect();
+        out.manifest.insert(uuid.clone(), Value::Object(header));
+        out.events.push((uuid, json!({ "Event": event })));
+    }
+    Ok(out)
+}
+
+/// Writes the events the caller may read as a MISP feed in `dir`.
+pub async fn export(store: &dyn Store, caller: &Caller, dir: &Path) -> ServiceResult<FeedSummary> {
+    let io = |what: &Path, e: std::io::Error| ServiceError::Invalid(format!("{}: {e}", what.display()));
+    std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+    let feed = feed(store, caller).await?;
+    let summary = FeedSummary { events: feed.events.len(), attributes: feed.attributes, ..FeedSummary::default() };
+    for (uuid, event) in &feed.events {
         let path = dir.join(format!("{uuid}.json"));
-        std::fs::write(&path, serde_json::to_vec(&json!({ "Event": event })).unwrap_or_default()).map_err(|e| io(&path, e))?;
-        summary.events += 1;
+        std::fs::write(&path, serde_json::to_vec(event).unwrap_or_default()).map_err(|e| io(&path, e))?;
     }
     let path = dir.join("manifest.json");
-    std::fs::write(&path, serde_json::to_vec_pretty(&Value::Object(manifest)).unwrap_or_default()).map_err(|e| io(&path, e))?;
+    std::fs::write(&path, serde_json::to_vec_pretty(&Value::Object(feed.manifest)).unwrap_or_default()).map_err(|e| io(&path, e))?;
     let path = dir.join("hashes.csv");
-    std::fs::File::create(&path).and_then(|mut f| f.write_all(hashes.as_bytes())).map_err(|e| io(&path, e))?;
+    std::fs::File::create(&path).and_then(|mut f| f.write_all(feed.hashes.as_bytes())).map_err(|e| io(&path, e))?;
     Ok(summary)
 }
 
@@ -119,10 +138,6 @@ async fn get(source: &Source<'_>, name: &str) -> Result<Vec<u8>, String> {
     }
 }
 
-fn is_uuid(s: &str) -> bool {
-    s.len() == 36 && s.chars().enumerate().all(|(i, c)| if [8, 13, 18, 23].contains(&i) { c == '-' } else { c.is_ascii_hexdigit() })
-}
-
 /// Imports every event of a feed as produced by `producer_org`, for `audience`,
 /// published (a feed is configured by the operator). An event that cannot be read is
 /// skipped with the reason; the others are imported.
@@ -136,7 +151,7 @@ pub async fn import(store: &dyn Store, source: Source<'_>, producer_org: uuid::U
     let default_tlp = if matches!(audience, Audience::Community | Audience::Public) { Tlp::Green } else { Tlp::Amber };
     for uuid in manifest.keys() {
         // The manifest names files: only uuids, never a path.
-        if !is_uuid(uuid) {
+        if !misp::is_uuid(uuid) {
             summary.skipped.push((uuid.clone(), "not a uuid".into()));
             continue;
         }
