@@ -161,18 +161,7 @@ pub async fn misp_feed(config: &Config, command: MispFeedCommand) -> anyhow::Res
         }
         MispFeedCommand::Import { source, org, share_with, auth_header_env } => {
             let producer = store.find_org_by_name(&org).await?.with_context(|| format!("no organisation named {org:?}"))?;
-            let audience = match share_with.as_str() {
-                "community" => rampart_core::policy::Audience::Community,
-                "constituency" => rampart_core::policy::Audience::Constituency,
-                "cert" => rampart_core::policy::Audience::Orgs(vec![operator.id]),
-                other => {
-                    let name = other.strip_prefix("group:").context("--share-with is community, constituency, cert or group:<name>")?;
-                    let groups = store.intel().list_sharing_groups().await?;
-                    rampart_core::policy::Audience::SharingGroup(
-                        groups.iter().find(|g| g.name == name).with_context(|| format!("no sharing group named {name:?}"))?.id,
-                    )
-                }
-            };
+            let audience = rampart_web::service::intel::audience_named(&*store, &share_with, operator.id).await?;
             let authorization = match auth_header_env {
                 Some(var) => Some(std::env::var(&var).with_context(|| format!("the environment variable {var} is not set"))?),
                 None => None,

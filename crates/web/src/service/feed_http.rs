@@ -24,7 +24,6 @@ const RETRY_AFTER_FAILURE_MINUTES: u64 = 15;
 /// The longest schedule: a year (of 366 days).
 const MAX_EVERY_MINUTES: u64 = 366 * 24 * 60;
 const MIB: u64 = 1 << 20;
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(120);
 /// A body that stalls this long is given up; a slow but moving one may take as long as it needs.
 const READ_TIMEOUT: Duration = Duration::from_secs(120);
@@ -96,13 +95,7 @@ impl HttpFeed {
     /// Whether the settings can be used; the reason when not.
     pub fn check(&self) -> Result<(), String> {
         let name = &self.name;
-        if name.is_empty()
-            || name.len() > 100
-            || name.starts_with('.')
-            || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-        {
-            return Err(format!("the feed name {name:?} must be 1 to 100 ASCII letters, digits, '-', '_' or '.', not starting with '.'"));
-        }
+        super::check_file_name("feed", name)?;
         let lower = self.url.to_ascii_lowercase();
         let rest = lower.strip_prefix("https://").or_else(|| lower.strip_prefix("http://"));
         let has_host = rest.is_some_and(|rest| !rest.is_empty() && !rest.starts_with(['/', '?', '#']));
@@ -177,19 +170,8 @@ pub fn load_state(data_dir: &Path, feed_name: &str) -> FetchState {
     })
 }
 
-/// Writes the state beside its place, then renames it there: a crash leaves the old state
-/// or the new one, never half of one.
 fn save_state(data_dir: &Path, feed_name: &str, state: &FetchState) -> ServiceResult<()> {
-    let path = state_path(data_dir, feed_name);
-    let tmp = path.with_extension("json.tmp");
-    let failed = |what: &str, p: &Path, e: std::io::Error| ServiceError::Invalid(format!("{what} {}: {e}", p.display()));
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| failed("creating", dir, e))?;
-    }
-    let text = serde_json::to_vec_pretty(state).map_err(|e| ServiceError::Invalid(format!("feed {feed_name}: state: {e}")))?;
-    let mut file = std::fs::File::create(&tmp).map_err(|e| failed("creating", &tmp, e))?;
-    file.write_all(&text).and_then(|()| file.sync_all()).map_err(|e| failed("writing", &tmp, e))?;
-    std::fs::rename(&tmp, &path).map_err(|e| failed("renaming", &tmp, e))
+    super::write_json_atomically(&state_path(data_dir, feed_name), state)
 }
 
 /// What one check of a feed came to.
@@ -336,16 +318,7 @@ async fn attempt(
 
 /// The GET itself, on a blocking thread. `Err` is a transport failure (no response).
 fn download(request: &DownloadRequest) -> Result<Fetched, String> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_connect(Some(CONNECT_TIMEOUT))
-        .timeout_recv_response(Some(RESPONSE_TIMEOUT))
-        .timeout_per_read(Some(READ_TIMEOUT))
-        // The secret may follow a redirect within its host, never to another one.
-        .redirect_auth_headers(ureq::config::RedirectAuthHeaders::SameHost)
-        .user_agent(concat!("rampart/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .into();
+    let agent = super::http_agent(RESPONSE_TIMEOUT, Some(READ_TIMEOUT));
     let mut call = agent.get(request.url.as_str());
     if let Some(etag) = &request.sent.etag {
         call = call.header("If-None-Match", etag.as_str());

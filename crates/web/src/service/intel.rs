@@ -105,6 +105,27 @@ pub fn audience_scope_id(audience: &Audience) -> Option<Uuid> {
     }
 }
 
+/// An audience by the name configuration and the CLI give it: `community`,
+/// `constituency`, `cert` (the CERT's own staff) or `group:<sharing group name>`.
+pub async fn audience_named(store: &dyn Store, name: &str, operator: Uuid) -> ServiceResult<Audience> {
+    Ok(match name {
+        "community" => Audience::Community,
+        "constituency" => Audience::Constituency,
+        "cert" => Audience::Orgs(vec![operator]),
+        other => {
+            let group = other.strip_prefix("group:").ok_or_else(|| {
+                ServiceError::Invalid(format!("{other:?}: share with community, constituency, cert or group:<sharing group name>"))
+            })?;
+            let groups = store.intel().list_sharing_groups().await?;
+            let found = groups
+                .iter()
+                .find(|g| g.name == group)
+                .ok_or_else(|| ServiceError::Invalid(format!("no sharing group named {group:?}")))?;
+            Audience::SharingGroup(found.id)
+        }
+    })
+}
+
 /// Whether the caller may read this object version.
 pub fn visible(caller: &Caller, object: &IntelObject) -> bool {
     let resource = Resource { owner_org: object.producer_org, tlp: object.tlp, pap: object.pap, audience: object.audience.clone() };

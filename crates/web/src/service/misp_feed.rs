@@ -105,13 +105,7 @@ fn read_file(path: &Path) -> Result<Vec<u8>, String> {
 
 fn fetch(base: &str, name: &str, authorization: Option<&str>) -> Result<Vec<u8>, String> {
     let url = format!("{}/{name}", base.trim_end_matches('/'));
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_connect(Some(std::time::Duration::from_secs(30)))
-        .timeout_recv_response(Some(std::time::Duration::from_secs(300)))
-        .redirect_auth_headers(ureq::config::RedirectAuthHeaders::SameHost)
-        .build()
-        .into();
+    let agent = super::http_agent(std::time::Duration::from_secs(300), None);
     let mut call = agent.get(url.as_str());
     if let Some(a) = authorization {
         call = call.header("Authorization", a);

@@ -54,3 +54,46 @@ impl From<ServiceError> for crate::problem::ApiError {
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     tokio::task::spawn_blocking(f).await.expect("blocking task does not panic")
 }
+
+/// An HTTP client for what Rampart fetches from feeds and peers: bounded waits, and the
+/// `Authorization` header follows a redirect within its host, never to another one.
+pub(crate) fn http_agent(response_timeout: std::time::Duration, read_timeout: Option<std::time::Duration>) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_connect(Some(std::time::Duration::from_secs(30)))
+        .timeout_recv_response(Some(response_timeout))
+        .timeout_per_read(read_timeout)
+        .redirect_auth_headers(ureq::config::RedirectAuthHeaders::SameHost)
+        .user_agent(concat!("rampart/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .into()
+}
+
+/// Writes JSON beside its place, then renames it there: a crash leaves the old file or
+/// the new one, never half of one.
+pub(crate) fn write_json_atomically<T: serde::Serialize>(path: &std::path::Path, value: &T) -> ServiceResult<()> {
+    use std::io::Write;
+    let tmp = path.with_extension("json.tmp");
+    let failed = |what: &str, p: &std::path::Path, e: std::io::Error| ServiceError::Invalid(format!("{what} {}: {e}", p.display()));
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| failed("creating", dir, e))?;
+    }
+    let text = serde_json::to_vec_pretty(value).map_err(|e| ServiceError::Invalid(format!("{}: {e}", path.display())))?;
+    let mut file = std::fs::File::create(&tmp).map_err(|e| failed("creating", &tmp, e))?;
+    file.write_all(&text).and_then(|()| file.sync_all()).map_err(|e| failed("writing", &tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| failed("renaming", &tmp, e))
+}
+
+/// A name that becomes a file name (a feed's, a pull's): 1 to 100 ASCII letters, digits,
+/// '-', '_' or '.', not starting with '.'.
+pub(crate) fn check_file_name(what: &str, name: &str) -> Result<(), String> {
+    let fine = !name.is_empty()
+        && name.len() <= 100
+        && !name.starts_with('.')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    if fine {
+        Ok(())
+    } else {
+        Err(format!("the {what} name {name:?} must be 1 to 100 ASCII letters, digits, '-', '_' or '.', not starting with '.'"))
+    }
+}

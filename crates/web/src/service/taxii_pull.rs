@@ -14,7 +14,7 @@ use rampart_store::intel::ReviewStatus;
 use rampart_store::{Actor, Store};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -61,13 +61,7 @@ pub struct TaxiiPull {
 impl TaxiiPull {
     pub fn check(&self) -> Result<(), String> {
         let name = &self.name;
-        if name.is_empty()
-            || name.len() > 100
-            || name.starts_with('.')
-            || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-        {
-            return Err(format!("the pull name {name:?} must be 1 to 100 ASCII letters, digits, '-', '_' or '.', not starting with '.'"));
-        }
+        super::check_file_name("pull", name)?;
         let url = self.collection_url.to_ascii_lowercase();
         if !(url.starts_with("https://") || url.starts_with("http://")) || !url.contains("/collections/") || !url.ends_with('/') {
             return Err(format!("pull {name}: collection_url is a TAXII collection's http(s) URL ending in /collections/<id>/"));
@@ -115,16 +109,7 @@ pub fn load_state(data_dir: &Path, name: &str) -> PullState {
 }
 
 fn save_state(data_dir: &Path, name: &str, state: &PullState) -> ServiceResult<()> {
-    let path = state_path(data_dir, name);
-    let tmp = path.with_extension("json.tmp");
-    let failed = |e: std::io::Error| ServiceError::Invalid(format!("saving {}: {e}", path.display()));
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(failed)?;
-    }
-    let text = serde_json::to_vec_pretty(state).map_err(|e| ServiceError::Invalid(e.to_string()))?;
-    let mut file = std::fs::File::create(&tmp).map_err(failed)?;
-    file.write_all(&text).and_then(|()| file.sync_all()).map_err(failed)?;
-    std::fs::rename(&tmp, &path).map_err(failed)
+    super::write_json_atomically(&state_path(data_dir, name), state)
 }
 
 /// What one pull did.
@@ -146,14 +131,7 @@ struct Page {
 
 /// One page, on a blocking thread.
 fn get_page(url: &str, authorization: Option<&str>) -> Result<Page, String> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_connect(Some(Duration::from_secs(30)))
-        .timeout_recv_response(Some(Duration::from_secs(300)))
-        .redirect_auth_headers(ureq::config::RedirectAuthHeaders::SameHost)
-        .user_agent(concat!("rampart/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .into();
+    let agent = super::http_agent(Duration::from_secs(300), None);
     let mut call = agent.get(url).header("Accept", MEDIA_TYPE);
     if let Some(a) = authorization {
         call = call.header("Authorization", a);
@@ -208,20 +186,10 @@ pub async fn pull_once(store: &dyn Store, data_dir: &Path, pull: &TaxiiPull, ope
         .find_org_by_name(&pull.org)
         .await?
         .ok_or_else(|| ServiceError::Invalid(format!("pull {}: no organisation named {:?}", pull.name, pull.org)))?;
-    let audience = match pull.share_with.as_str() {
-        "community" => Audience::Community,
-        "constituency" => Audience::Constituency,
-        "cert" => Audience::Orgs(vec![operator_org]),
-        other => {
-            let group = other.trim_start_matches("group:");
-            let groups = store.intel().list_sharing_groups().await?;
-            let g = groups
-                .iter()
-                .find(|g| g.name == group)
-                .ok_or_else(|| ServiceError::Invalid(format!("pull {}: no sharing group named {group:?}", pull.name)))?;
-            Audience::SharingGroup(g.id)
-        }
-    };
+    let audience = intel::audience_named(store, &pull.share_with, operator_org).await.map_err(|e| match e {
+        ServiceError::Invalid(why) => ServiceError::Invalid(format!("pull {}: {why}", pull.name)),
+        other => other,
+    })?;
     let default_tlp = if matches!(audience, Audience::Community) { Tlp::Green } else { Tlp::Amber };
     let authorization = match &pull.auth_header_env {
         Some(var) => Some(
