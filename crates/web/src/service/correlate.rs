@@ -11,7 +11,6 @@ use rampart_core::observables::{Observable, ObservableKind};
 use rampart_core::policy::Caller;
 use rampart_intel::correlation::{Attribute, Correlation, Kind};
 use rampart_intel::pattern::{Anchor, Pattern};
-use rampart_store::intel::{IntelQuery, ReviewStatus, VersionFilter};
 use rampart_store::Store;
 use serde::Serialize;
 use serde_json::Value;
@@ -82,30 +81,16 @@ impl std::fmt::Debug for Snapshot {
 pub async fn build(store: &dyn Store) -> ServiceResult<Snapshot> {
     let mut holders = Vec::new();
     let mut values: Vec<(u32, Kind, String)> = Vec::new();
-    let mut query = IntelQuery {
-        status: Some(ReviewStatus::Published),
-        versions: VersionFilter { last: true, ..Default::default() },
-        limit: 5000,
-        ..Default::default()
-    };
-    loop {
-        let rows = store.intel().query_intel(&query).await?;
-        let done = rows.len() < query.limit as usize;
-        for row in rows {
-            query.after_seq = row.seq;
-            let Ok(body) = serde_json::from_str::<Value>(&row.body) else { continue };
-            let found = values_of(&body);
-            if found.is_empty() {
-                continue;
-            }
-            let h = holders.len() as u32;
-            holders.push((row.stix_id, row.seq));
-            values.extend(found.into_iter().map(|(k, v)| (h, k, v)));
+    super::intel::for_each_latest(store, None, |row, body| {
+        let found = values_of(&body);
+        if found.is_empty() {
+            return;
         }
-        if done {
-            break;
-        }
-    }
+        let h = holders.len() as u32;
+        holders.push((row.stix_id, row.seq));
+        values.extend(found.into_iter().map(|(k, v)| (h, k, v)));
+    })
+    .await?;
     let (correlation, _) = Correlation::build(values.iter().map(|(h, k, v)| Attribute { holder: *h, kind: *k, value: v }), CAP);
     let by_id = holders.iter().enumerate().map(|(i, (id, _))| (id.clone(), i as u32)).collect();
     Ok(Snapshot { correlation, holders, by_id, built_at: Utc::now() })

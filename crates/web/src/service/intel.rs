@@ -126,6 +126,32 @@ pub async fn audience_named(store: &dyn Store, name: &str, operator: Uuid) -> Se
     })
 }
 
+/// Every newest published version, of one STIX type or of all, in order of arrival and a
+/// page at a time, handed to `each` with its JSON (a row whose JSON does not parse is
+/// skipped). Who may read each one is `each`'s to ask.
+pub async fn for_each_latest(store: &dyn Store, stix_type: Option<&str>, mut each: impl FnMut(IntelObject, Value)) -> ServiceResult<()> {
+    let mut query = IntelQuery {
+        status: Some(ReviewStatus::Published),
+        types: stix_type.map(|t| vec![t.to_string()]).unwrap_or_default(),
+        versions: VersionFilter { last: true, ..Default::default() },
+        limit: 5000,
+        ..Default::default()
+    };
+    loop {
+        let rows = store.intel().query_intel(&query).await?;
+        let done = rows.len() < query.limit as usize;
+        for row in rows {
+            query.after_seq = row.seq;
+            if let Ok(body) = serde_json::from_str::<Value>(&row.body) {
+                each(row, body);
+            }
+        }
+        if done {
+            return Ok(());
+        }
+    }
+}
+
 /// Whether the caller may read this object version.
 pub fn visible(caller: &Caller, object: &IntelObject) -> bool {
     let resource = Resource { owner_org: object.producer_org, tlp: object.tlp, pap: object.pap, audience: object.audience.clone() };

@@ -11,7 +11,6 @@ use rampart_core::tlp::Tlp;
 use rampart_intel::matcher::{Compiled, Matcher};
 use rampart_intel::pattern::{Anchor, Observation, Pattern};
 use rampart_intel::warninglist::WarninglistSet;
-use rampart_store::intel::{IntelQuery, ReviewStatus, VersionFilter};
 use rampart_store::Store;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
@@ -50,58 +49,40 @@ pub async fn load(
 ) -> ServiceResult<(Matcher<IndicatorRef>, LoadReport)> {
     let mut report = LoadReport::default();
     let mut compiled = Vec::new();
-    let mut query = IntelQuery {
-        status: Some(ReviewStatus::Published),
-        types: vec!["indicator".into()],
-        versions: VersionFilter { last: true, ..Default::default() },
-        limit: 5000,
-        ..Default::default()
-    };
-    loop {
-        let rows = store.intel().query_intel(&query).await?;
-        let done = rows.len() < query.limit as usize;
-        for row in rows {
-            query.after_seq = row.seq;
-            if !visible(caller, &row) {
-                continue;
-            }
-            let Ok(body) = serde_json::from_str::<Value>(&row.body) else { continue };
-            if body.get("pattern_type").and_then(Value::as_str).is_some_and(|t| t != "stix") {
-                report.other_pattern_types += 1;
-                continue;
-            }
-            let ended = body
-                .get("valid_until")
-                .and_then(Value::as_str)
-                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-                .is_some_and(|t| t <= now);
-            if ended || body.get("revoked").and_then(Value::as_bool) == Some(true) {
-                report.revoked_or_expired += 1;
-                continue;
-            }
-            let text = body.get("pattern").and_then(Value::as_str).unwrap_or("");
-            let pattern = match Pattern::parse(text) {
-                Ok(p) => p,
-                Err(e) => {
-                    if report.invalid.len() < 20 {
-                        report.invalid.push((row.stix_id.clone(), e.to_string()));
-                    }
-                    continue;
-                }
-            };
-            if let (Some(lists), Some(anchors)) = (warninglists, pattern.anchors()) {
-                if !anchors.is_empty() && anchors.iter().all(|a| warninglisted(lists, a)) {
-                    report.warninglisted += 1;
-                    continue;
-                }
-            }
-            let name = body.get("name").and_then(Value::as_str).unwrap_or("").to_string();
-            compiled.push(Compiled { item: IndicatorRef { id: row.stix_id, name, pattern: text.to_string(), tlp: row.tlp }, pattern });
+    super::intel::for_each_latest(store, Some("indicator"), |row, body| {
+        if !visible(caller, &row) {
+            return;
         }
-        if done {
-            break;
+        if body.get("pattern_type").and_then(Value::as_str).is_some_and(|t| t != "stix") {
+            report.other_pattern_types += 1;
+            return;
         }
-    }
+        let ended =
+            body.get("valid_until").and_then(Value::as_str).and_then(|t| DateTime::parse_from_rfc3339(t).ok()).is_some_and(|t| t <= now);
+        if ended || body.get("revoked").and_then(Value::as_bool) == Some(true) {
+            report.revoked_or_expired += 1;
+            return;
+        }
+        let text = body.get("pattern").and_then(Value::as_str).unwrap_or("");
+        let pattern = match Pattern::parse(text) {
+            Ok(p) => p,
+            Err(e) => {
+                if report.invalid.len() < 20 {
+                    report.invalid.push((row.stix_id.clone(), e.to_string()));
+                }
+                return;
+            }
+        };
+        if let (Some(lists), Some(anchors)) = (warninglists, pattern.anchors()) {
+            if !anchors.is_empty() && anchors.iter().all(|a| warninglisted(lists, a)) {
+                report.warninglisted += 1;
+                return;
+            }
+        }
+        let name = body.get("name").and_then(Value::as_str).unwrap_or("").to_string();
+        compiled.push(Compiled { item: IndicatorRef { id: row.stix_id, name, pattern: text.to_string(), tlp: row.tlp }, pattern });
+    })
+    .await?;
     let matcher = Matcher::build(compiled);
     report.indicators = matcher.len();
     report.unanchored = matcher.unanchored();
