@@ -376,10 +376,23 @@ pub fn read_intelmq_json(line: &str) -> Result<Event<'static>, EventError> {
 fn is_json_scalar_or_doc(kind: Kind, text: &str) -> bool {
     match kind {
         Kind::Integer => !text.is_empty() && text.trim_start_matches('-').bytes().all(|b| b.is_ascii_digit()) && text != "-",
-        Kind::Float => text.parse::<f64>().is_ok_and(f64::is_finite) && !text.contains(['i', 'n', 'N', 'I']),
+        Kind::Float => plain_json_decimal(text) || (text.parse::<f64>().is_ok_and(f64::is_finite) && !text.contains(['i', 'n', 'N', 'I'])),
         Kind::Json => serde_json::from_str::<Value>(text).is_ok(),
         _ => false,
     }
+}
+
+/// `-?(0|[1-9][0-9]*)\.[0-9]+`, short: valid JSON and finite, known without reading the number.
+fn plain_json_decimal(text: &str) -> bool {
+    let b = text.as_bytes();
+    let b = b.strip_prefix(b"-").unwrap_or(b);
+    let Some(dot) = b.iter().position(|&c| c == b'.') else { return false };
+    let (whole, fraction) = (&b[..dot], &b[dot + 1..]);
+    b.len() < 40
+        && !whole.is_empty()
+        && !fraction.is_empty()
+        && (whole == b"0" || whole[0] != b'0')
+        && whole.iter().chain(fraction).all(u8::is_ascii_digit)
 }
 
 /// Appends `s` as a JSON string literal.
@@ -387,7 +400,8 @@ pub fn write_json_string(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
     let bytes = s.as_bytes();
     // Most values need no escaping: one scan the compiler vectorises, one copy.
-    if !bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\') {
+    // (A fold without an early exit, so the compiler can vectorise it.)
+    if !bytes.iter().fold(false, |found, &b| found | (b < 0x20) | (b == b'"') | (b == b'\\')) {
         out.extend_from_slice(bytes);
         out.push(b'"');
         return;
@@ -441,6 +455,17 @@ mod tests {
         assert_eq!(back, original);
         assert!(read_intelmq_json("[1]").is_err());
         assert!(read_intelmq_json("{").is_err());
+    }
+
+    #[test]
+    fn plain_decimals_are_known_without_reading_them() {
+        for ok in ["0.5", "-12.25", "27.9433"] {
+            assert!(plain_json_decimal(ok) && is_json_scalar_or_doc(Kind::Float, ok), "{ok}");
+        }
+        for not_plain in ["1.", ".5", "01.5", "1e5", "-", "1.2.3", "NaN", ""] {
+            assert!(!plain_json_decimal(not_plain), "{not_plain}");
+        }
+        assert!(is_json_scalar_or_doc(Kind::Float, "1e5"), "the full check still runs");
     }
 
     #[test]

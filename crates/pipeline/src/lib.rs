@@ -9,6 +9,7 @@ pub mod csv;
 pub mod engine;
 pub mod event;
 pub mod experts;
+pub mod ip;
 pub mod mapping;
 pub mod rules;
 pub mod shadowserver;

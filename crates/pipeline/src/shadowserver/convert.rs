@@ -223,7 +223,7 @@ fn convert_bool(value: &str) -> Option<bool> {
 /// single underscores between them) and gives its canonical decimal text, borrowing the
 /// input when it already is canonical. Any size: the text is not narrowed to a machine word.
 pub(crate) fn canonical_int<'a>(value: &Cow<'a, str>) -> Option<Cow<'a, str>> {
-    let trimmed = value.trim();
+    let trimmed = trim_str(value);
     let (negative, digits) = match trimmed.as_bytes().first()? {
         b'-' => (true, &trimmed[1..]),
         b'+' => (false, &trimmed[1..]),
@@ -255,7 +255,11 @@ pub(crate) fn canonical_int<'a>(value: &Cow<'a, str>) -> Option<Cow<'a, str>> {
 /// (with `.0` for whole numbers, as Python writes them). Not finite → `None` (Python would
 /// accept `nan` and `inf`, which JSON cannot carry).
 pub(crate) fn float_text<'a>(value: &Cow<'a, str>) -> Option<Cow<'a, str>> {
-    let trimmed = value.trim();
+    let trimmed = trim_str(value);
+    // A plain decimal fraction of JSON syntax is finite: no need to read the number.
+    if trimmed.len() == value.len() && trimmed.len() < 40 && !trimmed.contains(['e', 'E']) && is_json_float(trimmed) {
+        return Some(value.clone());
+    }
     let number: f64 = trimmed.parse().ok()?;
     if !number.is_finite() {
         return None;
@@ -539,9 +543,20 @@ fn harmonise_text(ty: FieldType, value: Cow<'_, str>) -> Option<(Kind, Cow<'_, s
 
 fn trim(value: Cow<'_, str>) -> Cow<'_, str> {
     match value {
-        Cow::Borrowed(s) => Cow::Borrowed(s.trim()),
-        Cow::Owned(s) if s.trim().len() == s.len() => Cow::Owned(s),
+        Cow::Borrowed(s) => Cow::Borrowed(trim_str(s)),
+        Cow::Owned(s) if trim_str(&s).len() == s.len() => Cow::Owned(s),
         Cow::Owned(s) => Cow::Owned(s.trim().to_string()),
+    }
+}
+
+/// `str::trim`, without its Unicode scan for the usual value that starts and ends with a
+/// visible ASCII character.
+pub(crate) fn trim_str(s: &str) -> &str {
+    let visible = |b: Option<&u8>| b.is_none_or(|&b| b > b' ' && b < 0x80);
+    if visible(s.as_bytes().first()) && visible(s.as_bytes().last()) {
+        s
+    } else {
+        s.trim()
     }
 }
 
@@ -565,7 +580,7 @@ fn upper(value: Cow<'_, str>) -> Cow<'_, str> {
 /// as a /32 or /128 network; `0.0.0.0` is refused.
 fn parse_ip(value: &str) -> Option<IpAddr> {
     let ip = match value.split_once('/') {
-        None => value.parse::<IpAddr>().ok()?,
+        None => crate::ip::parse_ip(value)?,
         Some(_) => {
             let (ip, prefix) = parse_network(value)?;
             let full = if ip.is_ipv4() { 32 } else { 128 };
@@ -628,11 +643,25 @@ pub(crate) fn sanitize_fqdn(value: Cow<'_, str>) -> Option<Cow<'_, str>> {
         }
     };
     let value = if value.is_ascii() {
-        let labels_ok = value.split('.').all(|label| (1..64).contains(&label.len()));
-        if !labels_ok {
+        // One pass: label lengths and whether anything needs lowering.
+        let (mut label, mut labels_ok, mut upper) = (0usize, true, false);
+        for &b in value.as_bytes() {
+            if b == b'.' {
+                labels_ok &= (1..64).contains(&label);
+                label = 0;
+            } else {
+                label += 1;
+                upper |= b.is_ascii_uppercase();
+            }
+        }
+        if !(labels_ok && (1..64).contains(&label)) {
             return None;
         }
-        lower(value)
+        if upper {
+            Cow::Owned(value.to_ascii_lowercase())
+        } else {
+            value
+        }
     } else {
         let mut out = String::with_capacity(value.len() + 8);
         for (i, label) in value.split(['.', '\u{3002}', '\u{ff0e}', '\u{ff61}']).enumerate() {
@@ -766,10 +795,15 @@ fn sanitize_url(value: Cow<'_, str>) -> Option<Cow<'_, str>> {
 /// an offset is taken as UTC (IntelMQ would take the host's zone, which is UTC on its
 /// servers). Digits past the microsecond are dropped, as `dateutil` does.
 pub(crate) fn parse_datetime(value: &str) -> Option<String> {
-    let value = value.trim();
+    let value = trim_str(value);
     if value.is_empty() {
         return None;
     }
+    plain_utc_stamp(value).or_else(|| parse_any_datetime(value))
+}
+
+/// [`parse_datetime`] for every form it reads, on a trimmed, non-empty value.
+fn parse_any_datetime(value: &str) -> Option<String> {
     let (utc, micros) = match parse_iso(value) {
         Some(parsed) => parsed,
         None => {
@@ -791,6 +825,29 @@ pub(crate) fn parse_datetime(value: &str) -> Option<String> {
         out.push('.');
         push_digits(&mut out, micros, 6);
     }
+    out.push_str("+00:00");
+    Some(out)
+}
+
+/// Most reports stamp every row `YYYY-MM-DD HH:MM:SS` (or with a `T`): that form, valid,
+/// is rewritten in place of being parsed. Anything else is `None`, for the full parser.
+fn plain_utc_stamp(value: &str) -> Option<String> {
+    let b = value.as_bytes();
+    if b.len() != 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b' ' | b'T') || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let number =
+        |from: usize, to: usize| b[from..to].iter().try_fold(0u32, |n, &d| d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0')));
+    let (year, month, day) = (number(0, 4)?, number(5, 7)?, number(8, 10)?);
+    let (hour, minute, second) = (number(11, 13)?, number(14, 16)?, number(17, 19)?);
+    if year == 0 || hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    chrono::NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, day)?;
+    let mut out = String::with_capacity(25);
+    out.push_str(&value[..10]);
+    out.push('T');
+    out.push_str(&value[11..19]);
     out.push_str("+00:00");
     Some(out)
 }
@@ -1021,6 +1078,20 @@ mod tests {
         ];
         for (input, want) in cases {
             assert_eq!(parse_datetime(input).as_deref(), want, "{input}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn plain_stamps_read_as_the_full_parser_reads_them(
+            y in 0u32..10000, mo in 0u32..14, d in 0u32..33, h in 0u32..26, mi in 0u32..62, se in 0u32..62, t in proptest::bool::ANY
+        ) {
+            let value = format!("{y:04}-{mo:02}-{d:02}{}{h:02}:{mi:02}:{se:02}", if t { 'T' } else { ' ' });
+            if let Some(fast) = plain_utc_stamp(&value) {
+                proptest::prop_assert_eq!(Some(fast), parse_any_datetime(&value));
+            } else {
+                proptest::prop_assert_eq!(parse_datetime(&value), parse_any_datetime(&value));
+            }
         }
     }
 

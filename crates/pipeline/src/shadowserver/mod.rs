@@ -474,9 +474,11 @@ impl CompiledReport {
                 return Err(fail(RowProblem::MissingRequiredValue { column: self.columns[step.column].clone(), found, expected }));
             };
             pending.set(step.column);
-            let Some(converted) = self.run(step, value, fields).map_err(fail)? else {
+            let converted = match self.run(step, value, fields) {
+                Ok(Some(converted)) => converted,
                 // IntelMQ: nothing to set, and the column stays for `extra`.
-                continue;
+                Ok(None) => continue,
+                Err(e) => return Err(fail(self.conversion_failed(step, value, e))),
             };
             match step.slot {
                 Slot::Ignore => {}
@@ -484,8 +486,7 @@ impl CompiledReport {
                 Slot::Field(id, ty) => {
                     if !converted.is_ignored() {
                         let Some((kind, text)) = convert::harmonise(ty, converted) else {
-                            let column = self.columns[step.column].clone();
-                            return Err(fail(RowProblem::InvalidValue { column, field: id.name(), value: shorten(value) }));
+                            return Err(fail(self.invalid_value(step, id, value)));
                         };
                         event.set_kind(id, kind, text);
                     }
@@ -499,10 +500,16 @@ impl CompiledReport {
                 // Absent from a short row: IntelMQ's `None`, nothing to do.
                 continue;
             };
-            pending.set(step.column);
-            let Some(converted) = self.run(step, value, fields).map_err(fail)? else {
-                pending.clear(step.column);
-                continue;
+            let converted = match self.run(step, value, fields) {
+                Ok(Some(converted)) => converted,
+                Ok(None) => {
+                    pending.clear(step.column);
+                    continue;
+                }
+                Err(e) => {
+                    pending.set(step.column);
+                    return Err(fail(self.conversion_failed(step, value, e)));
+                }
             };
             match step.slot {
                 Slot::Ignore => {}
@@ -512,7 +519,10 @@ impl CompiledReport {
                         match convert::harmonise(ty, converted) {
                             Some((kind, text)) => event.set_kind(id, kind, text),
                             // Not valid for the field: IntelMQ keeps the column for `extra`.
-                            None => continue,
+                            None => {
+                                pending.set(step.column);
+                                continue;
+                            }
                         }
                     }
                 }
@@ -536,16 +546,29 @@ impl CompiledReport {
         Ok(())
     }
 
-    fn run<'a>(&self, step: &Step, value: &Cow<'a, str>, fields: &[Cow<'a, str>]) -> Result<Option<Converted<'a>>, RowProblem> {
-        let Some(converter) = step.converter else {
-            return Ok(Some(Converted::Text(value.clone())));
-        };
-        convert::convert(converter, value, fields, &self.row_columns).map_err(|e| RowProblem::Conversion {
+    /// Runs a step's converter. The error stays small (the row's problem is spelled out in
+    /// a cold path): this runs for every column of every row.
+    #[inline]
+    fn run<'a>(&self, step: &Step, value: &Cow<'a, str>, fields: &[Cow<'a, str>]) -> Result<Option<Converted<'a>>, convert::ConvertError> {
+        match step.converter {
+            None => Ok(Some(Converted::Text(value.clone()))),
+            Some(converter) => convert::convert(converter, value, fields, &self.row_columns),
+        }
+    }
+
+    #[cold]
+    fn conversion_failed(&self, step: &Step, value: &str, e: convert::ConvertError) -> RowProblem {
+        RowProblem::Conversion {
             column: self.columns[step.column].clone(),
             value: shorten(value),
-            converter: converter.name(),
+            converter: step.converter.map_or("", |c| c.name()),
             expected: e.expected,
-        })
+        }
+    }
+
+    #[cold]
+    fn invalid_value(&self, step: &Step, field: FieldId, value: &str) -> RowProblem {
+        RowProblem::InvalidValue { column: self.columns[step.column].clone(), field: field.name(), value: shorten(value) }
     }
 }
 
