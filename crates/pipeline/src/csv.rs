@@ -77,7 +77,9 @@ impl<'a> CsvReader<'a> {
             }
             let start = self.pos;
             let rest = &text[start..];
-            let (line_len, next) = match rest.find('\n') {
+            // One search finds the line's end or tells it has a quote (then the slow path).
+            let (line_len, next) = match memchr::memchr2(b'\n', b'"', rest.as_bytes()) {
+                Some(i) if rest.as_bytes()[i] == b'"' => return Some(self.quoted_record(fields)),
                 Some(i) => (i, start + i + 1),
                 None => (rest.len(), text.len()),
             };
@@ -91,16 +93,13 @@ impl<'a> CsvReader<'a> {
                 self.line += 1;
                 continue;
             }
-            if !content.contains('"') {
-                // The common case: no quoting anywhere on the line, so the record is this
-                // line and its fields are the pieces between commas.
-                fields.extend(content.split(',').map(Cow::Borrowed));
-                let info = RecordInfo { line: self.line, raw: content };
-                self.pos = next;
-                self.line += 1;
-                return Some(Ok(info));
-            }
-            return Some(self.quoted_record(fields));
+            // The common case: no quoting anywhere on the line, so the record is this
+            // line and its fields are the pieces between commas.
+            fields.extend(content.split(',').map(Cow::Borrowed));
+            let info = RecordInfo { line: self.line, raw: content };
+            self.pos = next;
+            self.line += 1;
+            return Some(Ok(info));
         }
     }
 
@@ -119,7 +118,7 @@ impl<'a> CsvReader<'a> {
                 let mut search = open;
                 let mut doubled = false;
                 let close = loop {
-                    match bytes[search..].iter().position(|&b| b == b'"') {
+                    match memchr::memchr(b'"', &bytes[search..]) {
                         None => {
                             self.line += count_newlines(&bytes[start..]);
                             self.pos = bytes.len();
@@ -168,7 +167,12 @@ impl<'a> CsvReader<'a> {
                 Terminator::End(end) => break (end, end),
             }
         };
-        self.line += count_newlines(&bytes[start..next]);
+        // Most records are one line: counting is needed only when a newline comes before the end.
+        if memchr::memchr(b'\n', &bytes[start..end]).is_some() {
+            self.line += count_newlines(&bytes[start..next]);
+        } else {
+            self.line += usize::from(bytes[end..next].contains(&b'\n'));
+        }
         self.pos = next;
         Ok(RecordInfo { line: first_line, raw: &text[start..end] })
     }
@@ -187,7 +191,7 @@ enum Terminator {
 /// An unquoted field from `i`: where its text ends (a CR before the LF is not part of it) and
 /// what ends it.
 fn unquoted_field(bytes: &[u8], i: usize) -> (usize, Terminator) {
-    let stop = bytes[i..].iter().position(|&b| b == b',' || b == b'\n').map_or(bytes.len(), |at| i + at);
+    let stop = memchr::memchr2(b',', b'\n', &bytes[i..]).map_or(bytes.len(), |at| i + at);
     match bytes.get(stop) {
         Some(b',') => (stop, Terminator::Comma(stop)),
         Some(_) => {

@@ -137,16 +137,48 @@ pub type FingerprintSet = HashSet<u64, BuildHasherDefault<IdentityHasher>>;
 /// Rows are grouped by the end of complete records: a newline outside quotes.
 /// Returns the length of the prefix of `bytes` that holds only complete records.
 pub fn complete_records(bytes: &[u8]) -> usize {
-    let mut in_quotes = false;
-    let mut last = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        match b {
-            b'"' => in_quotes = !in_quotes,
-            b'\n' if !in_quotes => last = i + 1,
-            _ => {}
+    record_end_before(bytes, bytes.len(), count_quotes(bytes) % 2 == 1)
+}
+
+/// Quotes in `bytes`: a loop the compiler turns into vector instructions, so finding
+/// record ends costs a fraction of a cycle per byte rather than a branch per byte.
+fn count_quotes(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| b == b'"').count()
+}
+
+fn count_newlines(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| b == b'\n').count()
+}
+
+/// The end (after the newline) of the last record that ends at or before `limit`, where
+/// `odd` says whether `bytes[..limit]` holds an odd number of quotes; 0 when none does.
+/// Walks back from newline to newline, tracking the quote parity of what it steps over.
+fn record_end_before(bytes: &[u8], limit: usize, mut odd: bool) -> usize {
+    let mut end = limit;
+    while let Some(nl) = bytes[..end].iter().rposition(|&b| b == b'\n') {
+        odd ^= count_quotes(&bytes[nl..end]) % 2 == 1;
+        if !odd {
+            return nl + 1;
         }
+        end = nl;
     }
-    last
+    0
+}
+
+/// The end (after the newline) of the first record that ends at or after `from`, where
+/// `odd` is the quote parity of `bytes[..from]`; `None` when no record ends there.
+fn record_end_after(bytes: &[u8], from: usize, mut odd: bool, csv_quotes: bool) -> Option<usize> {
+    let mut start = from;
+    loop {
+        let nl = start + bytes[start..].iter().position(|&b| b == b'\n')?;
+        if csv_quotes {
+            odd ^= count_quotes(&bytes[start..nl]) % 2 == 1;
+        }
+        if !odd {
+            return Some(nl + 1);
+        }
+        start = nl + 1;
+    }
 }
 
 /// For line-oriented input (JSON lines), where a quote is no CSV quote: the length of
@@ -164,24 +196,20 @@ pub fn split_records(text: &str, parts: usize) -> Vec<(usize, &str)> {
 fn split_pieces(text: &str, parts: usize, csv_quotes: bool) -> Vec<(usize, &str)> {
     let bytes = text.as_bytes();
     let parts = parts.max(1);
+    if parts == 1 || bytes.is_empty() {
+        return if bytes.is_empty() { Vec::new() } else { vec![(0, text)] };
+    }
     let target = bytes.len() / parts + 1;
     let mut out = Vec::with_capacity(parts);
-    let (mut start, mut line, mut in_quotes) = (0usize, 0usize, false);
-    let mut lines_in_piece = 0usize;
-    for (i, &b) in bytes.iter().enumerate() {
-        match b {
-            b'"' if csv_quotes => in_quotes = !in_quotes,
-            b'\n' => {
-                lines_in_piece += 1;
-                if !in_quotes && i + 1 - start >= target && out.len() + 1 < parts {
-                    out.push((line, &text[start..i + 1]));
-                    line += lines_in_piece;
-                    lines_in_piece = 0;
-                    start = i + 1;
-                }
-            }
-            _ => {}
-        }
+    let (mut start, mut line) = (0usize, 0usize);
+    while out.len() + 1 < parts && start + target < bytes.len() {
+        // The quote parity of the piece so far starts even: pieces begin at record starts.
+        let from = start + target - 1;
+        let odd = csv_quotes && count_quotes(&bytes[start..from]) % 2 == 1;
+        let Some(end) = record_end_after(bytes, from, odd, csv_quotes) else { break };
+        out.push((line, &text[start..end]));
+        line += count_newlines(&bytes[start..end]);
+        start = end;
     }
     if start < bytes.len() {
         out.push((line, &text[start..]));
@@ -204,6 +232,8 @@ struct RowMeta {
 enum RowResult {
     Event(RowMeta),
     Dropped,
+    /// Seen before; no output was written for it.
+    Duplicate,
     Quarantined(Quarantined),
 }
 
@@ -211,14 +241,42 @@ struct Piece {
     json: Vec<u8>,
     rows: Vec<RowResult>,
     types: Vec<String>,
+    /// Its events' fingerprints are already in the batch's set (the piece was alone).
+    settled: bool,
+}
+
+/// How a piece tells duplicates before writing them out. Alone, it owns the set. Beside
+/// other pieces, it reads the set as it was before the batch and keeps its own for what
+/// it has seen; a duplicate of an event in an earlier piece is then left for the merge.
+enum Seen<'s> {
+    Owned(&'s mut FingerprintSet),
+    Shared { before: &'s FingerprintSet, own: FingerprintSet },
+}
+
+impl Seen<'_> {
+    /// True the first time a fingerprint comes by.
+    fn first_time(&mut self, fingerprint: u64) -> bool {
+        match self {
+            Seen::Owned(set) => set.insert(fingerprint),
+            Seen::Shared { before, own } => !before.contains(&fingerprint) && own.insert(fingerprint),
+        }
+    }
 }
 
 fn event_map(event: &Event<'_>) -> BTreeMap<String, String> {
     event.iter().filter(|(f, _)| *f != *fields::RAW).map(|(f, v)| (f.name().to_string(), v.text.to_string())).collect()
 }
 
-/// Everything after parsing, for one event. `None` when a rule dropped it.
-fn after_parse<'t>(event: &mut Event<'t>, stages: &Stages<'t>, buf: &mut String, line: usize, piece: &mut Piece) -> Option<RowMeta> {
+/// Everything after parsing, for one event: enrichment, routing, rules, de-duplication
+/// and, for an event seen for the first time, its output.
+fn after_parse<'t>(
+    event: &mut Event<'t>,
+    stages: &Stages<'t>,
+    buf: &mut String,
+    line: usize,
+    piece: &mut Piece,
+    seen: &mut Seen<'_>,
+) -> RowResult {
     if let Some(name) = stages.feed_name {
         event.set(*fields::FEED_NAME, name);
     }
@@ -227,21 +285,30 @@ fn after_parse<'t>(event: &mut Event<'t>, stages: &Stages<'t>, buf: &mut String,
     let Routed { org, tie } = experts::enrich_and_route(event, stages.index, buf);
     let listed = stages.warninglists.is_some_and(|lists| experts::mark_warninglisted(event, lists));
     let mut notify_wanted = stages.notify_all && !listed;
-    let mut incident = None;
+    let mut incident_title = None;
     let mut outputs = Vec::new();
     if let Some(rules) = stages.rules {
         let outcome = rules.apply(event);
         if outcome.dropped {
-            return None;
+            return RowResult::Dropped;
         }
         notify_wanted |= outcome.notify;
-        incident = outcome.incident.map(|title| (title, event_map(event)));
+        incident_title = outcome.incident;
         outputs = outcome.outputs;
     }
+    // A duplicate costs no output: the fingerprint is taken before the event is written.
     let fingerprint = FieldTable::with(|table| {
-        event.write_intelmq_json_with(table, &mut piece.json);
-        stages.dedupe.fingerprint_with(table, event)
+        let fingerprint = stages.dedupe.fingerprint_with(table, event);
+        if seen.first_time(fingerprint) {
+            event.write_intelmq_json_with(table, &mut piece.json);
+            Some(fingerprint)
+        } else {
+            None
+        }
     });
+    let Some(fingerprint) = fingerprint else {
+        return RowResult::Duplicate;
+    };
     piece.json.push(b'\n');
     let type_name = event.get(*fields::CLASSIFICATION_TYPE).unwrap_or("");
     let type_index = match piece.types.iter().position(|t| t == type_name) {
@@ -252,11 +319,29 @@ fn after_parse<'t>(event: &mut Event<'t>, stages: &Stages<'t>, buf: &mut String,
         }
     };
     let notify = (notify_wanted && org.is_some()).then(|| event_map(event));
-    Some(RowMeta { line, fingerprint, end: piece.json.len(), org, tie, type_index, notify, incident, outputs })
+    let incident = incident_title.map(|title| (title, event_map(event)));
+    RowResult::Event(RowMeta { line, fingerprint, end: piece.json.len(), org, tie, type_index, notify, incident, outputs })
 }
 
-fn run_csv_piece<'t>(parser: &'t dyn RowParser, text: &'t str, first_line: usize, stages: &Stages<'t>, json: Vec<u8>) -> Piece {
-    let mut piece = Piece { json, rows: Vec::with_capacity(text.len() / 64), types: Vec::new() };
+/// One piece of a batch and what it runs with.
+struct PieceRun<'t, 's> {
+    text: &'t str,
+    /// The 0-based physical line the piece starts at, in the whole input.
+    first_line: usize,
+    stages: &'s Stages<'t>,
+    json: Vec<u8>,
+    seen: Seen<'s>,
+}
+
+impl Piece {
+    fn new(json: Vec<u8>, seen: &Seen<'_>, rows: usize) -> Piece {
+        Piece { json, rows: Vec::with_capacity(rows), types: Vec::new(), settled: matches!(seen, Seen::Owned(_)) }
+    }
+}
+
+fn run_csv_piece<'t>(parser: &'t dyn RowParser, run: PieceRun<'t, '_>) -> Piece {
+    let PieceRun { text, first_line, stages, json, mut seen } = run;
+    let mut piece = Piece::new(json, &seen, text.len() / 64);
     let mut reader = crate::csv::CsvReader::new(text);
     let mut cells: Vec<Cow<'_, str>> = Vec::with_capacity(64);
     let mut event = Event::new();
@@ -277,13 +362,11 @@ fn run_csv_piece<'t>(parser: &'t dyn RowParser, text: &'t str, first_line: usize
             continue;
         }
         event.clear();
-        match parser.parse_row(&cells, RecordInfo { line, raw: info.raw }, &mut event) {
-            Ok(()) => match after_parse(&mut event, stages, &mut buf, line, &mut piece) {
-                Some(meta) => piece.rows.push(RowResult::Event(meta)),
-                None => piece.rows.push(RowResult::Dropped),
-            },
-            Err(reason) => piece.rows.push(RowResult::Quarantined(Quarantined { line, reason, raw: info.raw.to_string() })),
-        }
+        let row = match parser.parse_row(&cells, RecordInfo { line, raw: info.raw }, &mut event) {
+            Ok(()) => after_parse(&mut event, stages, &mut buf, line, &mut piece, &mut seen),
+            Err(reason) => RowResult::Quarantined(Quarantined { line, reason, raw: info.raw.to_string() }),
+        };
+        piece.rows.push(row);
     }
     piece
 }
@@ -298,8 +381,9 @@ impl LineParser for IntelmqLines {
     }
 }
 
-fn run_lines_piece<'t>(parser: &'t dyn LineParser, text: &'t str, first_line: usize, stages: &Stages<'t>, json: Vec<u8>) -> Piece {
-    let mut piece = Piece { json, rows: Vec::new(), types: Vec::new() };
+fn run_lines_piece<'t>(parser: &'t dyn LineParser, run: PieceRun<'t, '_>) -> Piece {
+    let PieceRun { text, first_line, stages, json, mut seen } = run;
+    let mut piece = Piece::new(json, &seen, text.len() / 256);
     let mut buf = String::new();
     for (i, raw) in text.lines().enumerate() {
         let line = first_line + i + 1;
@@ -307,13 +391,11 @@ fn run_lines_piece<'t>(parser: &'t dyn LineParser, text: &'t str, first_line: us
             continue;
         }
         let mut event = Event::new();
-        match parser.parse_line(raw, &mut event) {
-            Ok(()) => match after_parse(&mut event, stages, &mut buf, line, &mut piece) {
-                Some(meta) => piece.rows.push(RowResult::Event(meta)),
-                None => piece.rows.push(RowResult::Dropped),
-            },
-            Err(reason) => piece.rows.push(RowResult::Quarantined(Quarantined { line, reason, raw: raw.chars().take(4096).collect() })),
-        }
+        let row = match parser.parse_line(raw, &mut event) {
+            Ok(()) => after_parse(&mut event, stages, &mut buf, line, &mut piece, &mut seen),
+            Err(reason) => RowResult::Quarantined(Quarantined { line, reason, raw: raw.chars().take(4096).collect() }),
+        };
+        piece.rows.push(row);
     }
     piece
 }
@@ -357,6 +439,8 @@ pub fn process_batch<'t>(
         | BatchInput::Lines { text, first_line, .. } => (*text, *first_line),
     };
     let csv_quotes = matches!(input, BatchInput::Csv { .. });
+    // Room for the batch's fingerprints up front rather than by doubling as they come.
+    seen.reserve(text.len() / 128);
     let jobs: Vec<((usize, &str), Vec<u8>)> = split_pieces(text, threads.max(1), csv_quotes)
         .into_iter()
         .map(|p| {
@@ -366,16 +450,23 @@ pub fn process_batch<'t>(
             (p, buf)
         })
         .collect();
-    let run = |((offset, piece_text), buf): ((usize, &'t str), Vec<u8>)| match &input {
-        BatchInput::Csv { parser, .. } => run_csv_piece(*parser, piece_text, first_line + offset, stages, buf),
-        BatchInput::JsonLines { .. } => run_lines_piece(&IntelmqLines, piece_text, first_line + offset, stages, buf),
-        BatchInput::Lines { parser, .. } => run_lines_piece(*parser, piece_text, first_line + offset, stages, buf),
+    let run = |((offset, text), json): ((usize, &'t str), Vec<u8>), seen: Seen<'_>| {
+        let piece = PieceRun { text, first_line: first_line + offset, stages, json, seen };
+        match &input {
+            BatchInput::Csv { parser, .. } => run_csv_piece(*parser, piece),
+            BatchInput::JsonLines { .. } => run_lines_piece(&IntelmqLines, piece),
+            BatchInput::Lines { parser, .. } => run_lines_piece(*parser, piece),
+        }
     };
     let pieces: Vec<Piece> = if jobs.len() <= 1 {
-        jobs.into_iter().map(run).collect()
+        jobs.into_iter().map(|job| run(job, Seen::Owned(&mut *seen))).collect()
     } else {
+        let before: &FingerprintSet = seen;
         std::thread::scope(|scope| {
-            let handles: Vec<_> = jobs.into_iter().map(|job| scope.spawn(move || run(job))).collect();
+            let handles: Vec<_> = jobs
+                .into_iter()
+                .map(|job| scope.spawn(move || run(job, Seen::Shared { before, own: FingerprintSet::default() })))
+                .collect();
             handles.into_iter().map(|h| h.join().expect("a pipeline thread does not panic")).collect()
         })
     };
@@ -410,11 +501,16 @@ fn merge(mut pieces: Vec<Piece>, seen: &mut FingerprintSet) -> (BatchOutput, Vec
                     out.counts.parsed += 1;
                     out.counts.dropped += 1;
                 }
+                RowResult::Duplicate => {
+                    out.counts.parsed += 1;
+                    out.counts.duplicates += 1;
+                }
                 RowResult::Event(meta) => {
                     out.counts.parsed += 1;
                     let (from, to) = (start, meta.end);
                     start = meta.end;
-                    if !seen.insert(meta.fingerprint) {
+                    // A piece that ran beside others may repeat an event of an earlier one.
+                    if !piece.settled && !seen.insert(meta.fingerprint) {
                         out.counts.duplicates += 1;
                         continue;
                     }
@@ -516,6 +612,38 @@ mod tests {
             expected += p.matches('\n').count();
         }
         assert!(!lines.is_empty());
+    }
+
+    /// The definition: a newline outside quotes, read byte by byte.
+    fn record_ends(bytes: &[u8]) -> Vec<usize> {
+        let mut in_quotes = false;
+        let mut ends = Vec::new();
+        for (i, &b) in bytes.iter().enumerate() {
+            match b {
+                b'"' => in_quotes = !in_quotes,
+                b'\n' if !in_quotes => ends.push(i + 1),
+                _ => {}
+            }
+        }
+        ends
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn record_ends_are_found_as_the_definition_finds_them(text in "[a\",\n]{0,200}", parts in 1usize..6) {
+            let ends = record_ends(text.as_bytes());
+            proptest::prop_assert_eq!(complete_records(text.as_bytes()), ends.last().copied().unwrap_or(0));
+            let whole = &text[..complete_records(text.as_bytes())];
+            let pieces = split_records(whole, parts);
+            proptest::prop_assert!(pieces.len() <= parts);
+            proptest::prop_assert_eq!(pieces.iter().map(|(_, p)| *p).collect::<String>(), whole);
+            let mut at = 0;
+            for (line, piece) in &pieces {
+                proptest::prop_assert_eq!(*line, whole[..at].matches('\n').count());
+                at += piece.len();
+                proptest::prop_assert!(ends.contains(&at) || at == whole.len(), "a piece ends at a record end");
+            }
+        }
     }
 
     struct TwoColumns;
