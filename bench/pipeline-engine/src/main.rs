@@ -1,0 +1,104 @@
+//! The batch engine alone, in memory, on one thread: what `rampart ingest` spends on a
+//! Shadowserver report once the file is read and before anything is stored. For
+//! profiling (`perf record`) and for comparing changes to the engine; the benchmark that
+//! counts is `bench/pipeline-vs-intelmq/run.sh`.
+//!
+//!   cargo run --release -p rampart-bench-pipeline-engine -- REPORT.csv ROUTING.tsv [--repeat N] [--threads N]
+//!
+//! The inputs are what `bench/pipeline-vs-intelmq/generate.py` writes.
+
+use rampart_core::constituency::import_routing::parse_network_asn_cc;
+use rampart_core::constituency::resolve::{ConstituencyIndex, RoutingRow};
+use rampart_pipeline::csv::RecordInfo;
+use rampart_pipeline::engine::{self, BatchInput, FingerprintSet, RowParser, Scratch, Stages};
+use rampart_pipeline::event::Event;
+use rampart_pipeline::experts::DedupeKeys;
+use rampart_pipeline::shadowserver::{CompiledReport, Schema};
+use std::borrow::Cow;
+use std::process::ExitCode;
+use std::time::Instant;
+
+struct Report {
+    compiled: CompiledReport,
+    header: String,
+}
+
+impl RowParser for Report {
+    fn parse_row<'a>(&'a self, fields: &[Cow<'a, str>], record: RecordInfo<'a>, event: &mut Event<'a>) -> Result<(), String> {
+        self.compiled.parse_row(fields, record, &self.header, event).map_err(|e| e.problem.to_string())
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let value_of = |flag: &str| args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1)).and_then(|v| v.parse::<usize>().ok());
+    let (Some(csv_path), Some(routing_path)) = (args.first(), args.get(1)) else {
+        eprintln!("usage: rampart-bench-pipeline-engine REPORT.csv ROUTING.tsv [--repeat N] [--threads N]");
+        return ExitCode::from(2);
+    };
+    let repeat = value_of("--repeat").unwrap_or(10).max(1);
+    let threads = value_of("--threads").unwrap_or(1).max(1);
+    let text = std::fs::read_to_string(csv_path).expect("reading the report");
+    let routing_text = std::fs::read_to_string(routing_path).expect("reading the routing table");
+    let routing: Vec<RoutingRow> = parse_network_asn_cc(&routing_text).rows.into_iter().map(RoutingRow::from).collect();
+    let index = ConstituencyIndex::build(&[], routing, Default::default(), "TW", chrono::Utc::now());
+
+    let (header, body) = text.split_once('\n').expect("a header line");
+    let columns: Vec<&str> = header.split(',').map(|c| c.trim_matches('"')).collect();
+    let file_name = std::path::Path::new(csv_path).file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let schema = Schema::builtin();
+    let report = schema.report_for_file_name(file_name).expect("a Shadowserver report type in the file name");
+    let parser = Report { compiled: report.compile(&columns).expect("the report compiles").with_raw(false), header: header.to_string() };
+    let keys = DedupeKeys::default();
+    let stages = Stages {
+        index: &index,
+        rules: None,
+        dedupe: &keys,
+        feed_name: None,
+        observation_time: "2026-11-30T00:00:00+00:00",
+        notify_all: false,
+        warninglists: None,
+    };
+
+    // Batches of about 1 MiB, cut at record ends, as `rampart ingest` cuts them.
+    let mut batches = Vec::new();
+    let (mut rest, mut line) = (body, 1usize);
+    while !rest.is_empty() {
+        let want = rest.len().min(1 << 20);
+        let cut = if want == rest.len() { want } else { engine::complete_records(&rest.as_bytes()[..want]) };
+        batches.push((line, &rest[..cut]));
+        line += rest[..cut].matches('\n').count();
+        rest = &rest[cut..];
+    }
+
+    let rows = body.lines().filter(|l| !l.is_empty()).count();
+    let mut best = f64::MAX;
+    let mut written = 0;
+    for _ in 0..repeat {
+        let mut seen = FingerprintSet::default();
+        let mut scratch = Scratch::default();
+        let mut out_bytes = 0usize;
+        written = 0;
+        let started = Instant::now();
+        for (first_line, batch) in &batches {
+            let out = engine::process_batch(
+                BatchInput::Csv { parser: &parser, text: batch, first_line: *first_line },
+                &stages,
+                threads,
+                &mut seen,
+                &mut scratch,
+            );
+            out_bytes += out.jsonl.len();
+            written += out.counts.written;
+            scratch.recycle(out.jsonl);
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        best = best.min(seconds);
+        eprintln!("{seconds:.4} s, {out_bytes} bytes out");
+    }
+    println!(
+        "{rows} rows, {written} events written; best of {repeat}: {best:.4} s = {:.0} rows/s on {threads} thread(s)",
+        rows as f64 / best
+    );
+    ExitCode::SUCCESS
+}
