@@ -100,6 +100,29 @@ pub struct FieldInfo {
     pub hash: u64,
     /// `,"name":` as written in JSON after the first member.
     pub json_key: &'static [u8],
+    /// `json_key` and an opening quote, padded to a fixed size when it fits
+    /// (`padded_len` > 0): copied as a block of known size, which needs no call to copy.
+    padded_key: [u8; PADDED_KEY],
+    padded_len: u8,
+}
+
+const PADDED_KEY: usize = 32;
+
+impl FieldInfo {
+    /// Appends `,"name":` and, for a string value, its opening quote.
+    #[inline]
+    fn write_key(&self, out: &mut Vec<u8>, open_quote: bool) {
+        let len = self.padded_len as usize;
+        if len > 0 {
+            out.extend_from_slice(&self.padded_key);
+            out.truncate(out.len() - PADDED_KEY + len - usize::from(!open_quote));
+        } else {
+            out.extend_from_slice(self.json_key);
+            if open_quote {
+                out.push(b'"');
+            }
+        }
+    }
 }
 
 /// This thread's copy of the interned names. Names never change once interned, so each
@@ -133,7 +156,13 @@ impl FieldTable {
                             key.push(b':');
                             Box::leak(key.into_boxed_slice())
                         });
-                        FieldInfo { name, hash: stable_hash(name.as_bytes()), json_key }
+                        let (mut padded_key, mut padded_len) = ([0u8; PADDED_KEY], 0u8);
+                        if json_key.len() < PADDED_KEY {
+                            padded_key[..json_key.len()].copy_from_slice(json_key);
+                            padded_key[json_key.len()] = b'"';
+                            padded_len = json_key.len() as u8 + 1;
+                        }
+                        FieldInfo { name, hash: stable_hash(name.as_bytes()), json_key, padded_key, padded_len }
                     })
                     .collect();
                 cell.borrow_mut().entries = entries;
@@ -324,13 +353,18 @@ impl<'a> Event<'a> {
     pub fn write_intelmq_json_with(&self, table: &FieldTable, out: &mut Vec<u8>) {
         out.extend_from_slice(b"{\"__type\":\"Event\"");
         for (field, value) in &self.fields {
-            out.extend_from_slice(table.get(*field).json_key);
-            match value.kind {
-                Kind::Integer | Kind::Float | Kind::Json if is_json_scalar_or_doc(value.kind, &value.text) => {
-                    out.extend_from_slice(value.text.as_bytes())
-                }
-                Kind::Boolean if value.text == "true" || value.text == "false" => out.extend_from_slice(value.text.as_bytes()),
-                _ => write_json_string(out, &value.text),
+            let key = table.get(*field);
+            let bare = match value.kind {
+                Kind::Text => false,
+                Kind::Integer | Kind::Float | Kind::Json => is_json_scalar_or_doc(value.kind, &value.text),
+                Kind::Boolean => value.text == "true" || value.text == "false",
+            };
+            key.write_key(out, !bare);
+            if bare {
+                out.extend_from_slice(value.text.as_bytes());
+            } else {
+                write_json_string_body(out, &value.text);
+                out.push(b'"');
             }
         }
         out.push(b'}');
@@ -398,12 +432,17 @@ fn plain_json_decimal(text: &str) -> bool {
 /// Appends `s` as a JSON string literal.
 pub fn write_json_string(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
+    write_json_string_body(out, s);
+    out.push(b'"');
+}
+
+/// Appends `s` escaped for the inside of a JSON string literal.
+fn write_json_string_body(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
-    // Most values need no escaping: one scan the compiler vectorises, one copy.
-    // (A fold without an early exit, so the compiler can vectorise it.)
+    // Most values need no escaping: one scan the compiler vectorises (a fold without an
+    // early exit), one copy.
     if !bytes.iter().fold(false, |found, &b| found | (b < 0x20) | (b == b'"') | (b == b'\\')) {
         out.extend_from_slice(bytes);
-        out.push(b'"');
         return;
     }
     let mut start = 0;
@@ -425,7 +464,6 @@ pub fn write_json_string(out: &mut Vec<u8>, s: &str) {
         start = i + 1;
     }
     out.extend_from_slice(&bytes[start..]);
-    out.push(b'"');
 }
 
 #[cfg(test)]

@@ -194,6 +194,21 @@ fn mix(mut x: u64) -> u64 {
     x ^ (x >> 33)
 }
 
+/// The up to 7 bytes of `rest` as a zero-padded little-endian word, read in two or three
+/// overlapping loads rather than byte by byte (overlapping bytes are the same bytes).
+fn tail_word(rest: &[u8]) -> u64 {
+    let len = rest.len();
+    match len {
+        0 => 0,
+        1..=3 => u64::from(rest[0]) | (u64::from(rest[len / 2]) << (8 * (len / 2))) | (u64::from(rest[len - 1]) << (8 * (len - 1))),
+        _ => {
+            let low = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]);
+            let high = u32::from_le_bytes([rest[len - 4], rest[len - 3], rest[len - 2], rest[len - 1]]);
+            u64::from(low) | (u64::from(high) << (8 * (len - 4)))
+        }
+    }
+}
+
 impl Hasher for FastHasher {
     fn write(&mut self, bytes: &[u8]) {
         let mut chunks = bytes.chunks_exact(8);
@@ -202,8 +217,7 @@ impl Hasher for FastHasher {
             self.state = (self.state ^ word).wrapping_mul(K).rotate_left(29);
         }
         let rest = chunks.remainder();
-        // The zero-padded little-endian tail, without a call to copy a few bytes.
-        let tail = rest.iter().rev().fold(0u64, |word, &b| (word << 8) | u64::from(b));
+        let tail = tail_word(rest);
         self.state = (self.state ^ tail ^ ((rest.len() as u64) << 56)).wrapping_mul(K).rotate_left(29);
     }
 
