@@ -30,9 +30,13 @@ fn multipart(fields: &[(&str, &str)], file_name: &str, bytes: &[u8]) -> Vec<u8> 
 
 /// Submits the upload form of `/feeds` with the page's CSRF token.
 fn upload(browser: &mut Browser, file_name: &str, bytes: &[u8]) -> Response {
+    upload_with_mapping(browser, file_name, bytes, "")
+}
+
+fn upload_with_mapping(browser: &mut Browser, file_name: &str, bytes: &[u8], mapping: &str) -> Response {
     let page = browser.get("/feeds").text();
     let csrf = hidden_value(&page, "csrf").expect("csrf on the feeds page");
-    let body = multipart(&[("csrf", &csrf), ("feed", ""), ("report_type", "")], file_name, bytes);
+    let body = multipart(&[("csrf", &csrf), ("feed", ""), ("report_type", ""), ("mapping", mapping)], file_name, bytes);
     let content_type = format!("multipart/form-data; boundary={BOUNDARY}");
     browser.request("POST", "/feeds/upload", &[("Content-Type", &content_type)], &body)
 }
@@ -127,4 +131,45 @@ fn a_report_is_uploaded_and_a_quarantined_row_corrected_and_replayed() {
     assert!(html.contains("上傳情資檔案") && html.contains("已重新處理"), "{html}");
     let html = admin.get(&entry_path).text();
     assert!(html.contains("<html lang=\"zh-TW\"") && html.contains("隔離資料列"), "{html}");
+}
+
+#[test]
+fn a_generic_feed_is_uploaded_with_a_mapping_chosen_in_the_form() {
+    let install = sqlite_install();
+    install.user("admin@cert.tw", "Rampart CERT", "cert", "admin");
+    let config = install.data_dir().join("rampart.toml");
+    std::fs::write(
+        &config,
+        r#"
+[[feeds.mappings]]
+name = "vendor"
+columns = { ip = "source.ip", port = "source.port" }
+types = { "source.port" = "integer" }
+constants = { "classification.type" = "blacklist", "feed.name" = "Vendor blocklist" }
+required = ["source.ip"]
+"#,
+    )
+    .unwrap();
+    let cfg = config.display().to_string();
+    let server = install.start(&[("RAMPART_REQUIRE_TOTP_FOR_STAFF", "false"), ("RAMPART_CONFIG", &cfg)]);
+    let mut admin = Browser::new(&server.base);
+    admin.submit("/login", "/login", &[("email", "admin@cert.tw"), ("password", ADMIN_PASSWORD)]);
+    let html = admin.get("/feeds").text();
+    assert!(
+        html.contains("id=\"feeds-mapping\"") && html.contains("<option value=\"vendor\">vendor · Vendor blocklist</option>"),
+        "{html}"
+    );
+
+    // A name that says nothing: read as the chosen mapping says.
+    let file = b"ip,port\n192.0.2.7,443\n192.0.2.8,https\n";
+    let uploaded = upload_with_mapping(&mut admin, "export.csv", file, "vendor");
+    let html = follow(&mut admin, &uploaded);
+    assert!(html.contains("1 written") && html.contains("1 quarantined") && html.contains("Vendor blocklist"), "{html}");
+    // Without the mapping the same file is not a Shadowserver report; an unknown mapping is refused.
+    let refused = upload(&mut admin, "export2.csv", file);
+    let html = follow(&mut admin, &refused);
+    assert!(html.contains("flash-error") && html.contains("export2.csv was not processed"), "{html}");
+    let refused = upload_with_mapping(&mut admin, "export3.csv", file, "nope");
+    let html = follow(&mut admin, &refused);
+    assert!(html.contains("flash-error") && html.contains("nope"), "{html}");
 }

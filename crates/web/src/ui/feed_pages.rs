@@ -73,6 +73,8 @@ pub struct FeedsPage {
     pub can_upload: bool,
     pub limit_mb: usize,
     pub report_types: Vec<Opt>,
+    /// The configured mappings (`[[feeds.mappings]]`), by name.
+    pub mappings: Vec<Opt>,
     pub quarantine: Vec<QuarantineRow>,
     pub counts: Vec<CountRow>,
     /// The first day counted (YYYY-MM-DD).
@@ -191,8 +193,14 @@ pub async fn feeds_page(State(state): State<AppState>, headers: HeaderMap) -> Re
     } else {
         Vec::new()
     };
+    let mappings = if can_upload {
+        state.feeds.mappings.iter().map(|m| Opt { value: m.name.clone(), label: format!("{} · {}", m.name, m.feed_name()) }).collect()
+    } else {
+        Vec::new()
+    };
     let page = PageCtx::for_user(&state, &headers, &session, &principal, "title.feeds", true);
-    let view = FeedsPage { page, can_upload, limit_mb: UPLOAD_LIMIT >> 20, report_types, quarantine, counts, counts_since: since };
+    let view =
+        FeedsPage { page, can_upload, limit_mb: UPLOAD_LIMIT >> 20, report_types, mappings, quarantine, counts, counts_since: since };
     render_page(StatusCode::OK, &view, None)
 }
 
@@ -202,6 +210,7 @@ struct UploadForm {
     csrf: String,
     feed: String,
     report_type: String,
+    mapping: String,
     file_name: String,
     bytes: Vec<u8>,
 }
@@ -261,6 +270,7 @@ async fn read_upload(mut multipart: Multipart) -> Result<UploadForm, UploadError
                 "csrf" => form.csrf = text,
                 "feed" => form.feed = text,
                 "report_type" => form.report_type = text,
+                "mapping" => form.mapping = text,
                 _ => {}
             }
         }
@@ -303,10 +313,22 @@ pub async fn upload(State(state): State<AppState>, headers: HeaderMap, multipart
     let feed = Some(form.feed.trim().to_string()).filter(|f| !f.is_empty());
     let mut opts = (*state.feeds).clone();
     opts.feed = feed.or(opts.feed);
-    opts.format = opts.format_for(&form.file_name, report_type);
     let actor = Actor::User(principal.user.id);
     let data_dir = &state.settings.data_dir;
-    match feeds::ingest_bytes(&*state.store, &state.route_index, &actor, data_dir, &form.file_name, &form.bytes, &opts).await {
+    let ingested = match form.mapping.trim() {
+        "" => {
+            opts.format = opts.format_for(&form.file_name, report_type);
+            feeds::ingest_bytes(&*state.store, &state.route_index, &actor, data_dir, &form.file_name, &form.bytes, &opts).await
+        }
+        name => match opts.mapping(name) {
+            Ok(format) => {
+                opts.format = format;
+                feeds::ingest_bytes(&*state.store, &state.route_index, &actor, data_dir, &form.file_name, &form.bytes, &opts).await
+            }
+            Err(e) => Err(e),
+        },
+    };
+    match ingested {
         Ok(summary) => summary_flash(&state, &headers, &summary),
         Err(ServiceError::Invalid(why)) => {
             let name = clip_chars(&form.file_name, FLASH_NAME_CHARS);
