@@ -218,6 +218,48 @@ fn a_run_killed_mid_feed_resumes_without_loss_or_repeats() {
 }
 
 #[test]
+fn two_runs_of_one_feed_side_by_side_accept_each_event_once() {
+    for install in installs() {
+        // The same rows under two names (two sources), into one feed, at the same time.
+        let header = rampart_core::testdata::read("shadowserver/testdata/scan_dns.csv").lines().next().unwrap().to_string();
+        let mut text = format!("{header}\n");
+        for i in 0..30_000u32 {
+            text.push_str(&scan_dns_row(i));
+        }
+        let files: Vec<String> = ["a", "b"]
+            .iter()
+            .map(|name| {
+                let file = install.data_dir().join(format!("2026-11-29-scan_dns-{name}.csv"));
+                std::fs::write(&file, &text).unwrap();
+                file.display().to_string()
+            })
+            .collect();
+        let outputs: Vec<String> = std::thread::scope(|scope| {
+            let runs: Vec<_> = files
+                .iter()
+                .map(|file| {
+                    let install = &install;
+                    scope.spawn(move || {
+                        let args = ["ingest", "--feed", "shared", "--batch-mib", "1", "--threads", "1", file.as_str()];
+                        let run = install.cli(&args, None, &[]);
+                        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+                        String::from_utf8_lossy(&run.stdout).to_string()
+                    })
+                })
+                .collect();
+            runs.into_iter().map(|r| r.join().unwrap()).collect()
+        });
+        let count = |out: &str, what: &str| -> u64 {
+            let at = out.find(&format!("{what} ")).unwrap_or_else(|| panic!("{what} in {out}"));
+            out[at + what.len() + 1..].split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap()
+        };
+        let written: u64 = outputs.iter().map(|o| count(o, "written")).sum();
+        let duplicates: u64 = outputs.iter().map(|o| count(o, "duplicates")).sum();
+        assert_eq!((written, duplicates), (30_000, 30_000), "each event accepted by one run only: {outputs:?}");
+    }
+}
+
+#[test]
 fn a_generic_csv_feed_is_read_with_a_mapping_from_the_configuration() {
     let install = crate::harness::sqlite_install();
     let config = install.data_dir().join("rampart.toml");

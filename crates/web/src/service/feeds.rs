@@ -4,6 +4,7 @@
 //! counts in one transaction. A crash repeats at most the batch in flight; its events
 //! are then recognised by their fingerprints and told once.
 
+use super::feed_lease::FeedLease;
 use super::notifications;
 use super::routing::RouteIndex;
 use super::{ServiceError, ServiceResult};
@@ -549,149 +550,175 @@ pub async fn ingest_file(
     };
     let feed = opts.feed.clone().unwrap_or_else(|| parser.feed_name().unwrap_or(&file_name).to_string());
 
-    // Where an interrupted run stopped.
-    let checkpoint = store.feeds().checkpoint(&feed, &source).await?;
-    if checkpoint.is_some_and(|c| c.finished) && !opts.force {
-        let mut summary = IngestSummary::from_counts(&feed, &source, &Counts::default());
-        summary.already_done = true;
-        return Ok(summary);
-    }
-    let resume = checkpoint.filter(|c| !c.finished && !opts.force);
-    let mut offset = resume.map(|c| c.bytes_done as u64).unwrap_or(header_len).max(header_len);
-    let mut lines_done = resume.map(|c| c.lines_done).unwrap_or(i64::from(header_len > 0));
-    let csv_columns: Option<Vec<rampart_pipeline::event::FieldId>> = match &opts.output {
-        Some(OutputSpec::Csv(_, columns)) => Some(
-            columns
-                .iter()
-                .map(|c| rampart_pipeline::event::FieldId::intern(c).map_err(|e| ServiceError::Invalid(format!("CSV output column: {e}"))))
-                .collect::<Result<_, _>>()?,
-        ),
-        _ => None,
-    };
-    let mut output = match &opts.output {
-        Some(OutputSpec::IntelmqJsonl(out) | OutputSpec::Csv(out, _)) => {
-            let mut f = std::fs::OpenOptions::new().create(true).append(true).open(out).map_err(|e| io_error("opening", out, e))?;
-            let mut keep = match resume {
-                Some(c) => c.output_bytes as u64,
-                None => f.metadata().map_err(|e| io_error("reading", out, e))?.len(),
-            };
-            // A crash after writing but before committing left lines the next run writes again.
-            f.set_len(keep).map_err(|e| io_error("truncating", out, e))?;
-            if let (Some(OutputSpec::Csv(_, columns)), 0) = (&opts.output, keep) {
-                let header = format!("{}\n", columns.join(","));
-                f.write_all(header.as_bytes()).map_err(|e| io_error("writing", out, e))?;
-                keep = header.len() as u64;
-            }
-            Some((f, keep))
+    // One run of a feed at a time: from the checkpoint and fingerprints to the last commit.
+    let mut lease = FeedLease::take(store, &feed).await?;
+    let result: ServiceResult<IngestSummary> = async {
+        // Where an interrupted run stopped.
+        let checkpoint = store.feeds().checkpoint(&feed, &source).await?;
+        if checkpoint.is_some_and(|c| c.finished) && !opts.force {
+            let mut summary = IngestSummary::from_counts(&feed, &source, &Counts::default());
+            summary.already_done = true;
+            return Ok(summary);
         }
-        None => None,
-    };
-    file.seek(std::io::SeekFrom::Start(offset)).map_err(|e| io_error("reading", path, e))?;
-    let day = Utc::now().format("%Y-%m-%d").to_string();
-    if resume.is_none() {
-        // A starting point on record: a crash in the first batch cuts the output back to here.
-        let start = BatchCommit {
-            feed: feed.clone(),
-            source: source.clone(),
-            bytes_done: offset as i64,
-            lines_done,
-            output_bytes: output.as_ref().map(|(_, len)| *len as i64).unwrap_or(0),
-            day: day.clone(),
-            ..Default::default()
+        let resume = checkpoint.filter(|c| !c.finished && !opts.force);
+        let mut offset = resume.map(|c| c.bytes_done as u64).unwrap_or(header_len).max(header_len);
+        let mut lines_done = resume.map(|c| c.lines_done).unwrap_or(i64::from(header_len > 0));
+        let csv_columns: Option<Vec<rampart_pipeline::event::FieldId>> = match &opts.output {
+            Some(OutputSpec::Csv(_, columns)) => Some(
+                columns
+                    .iter()
+                    .map(|c| {
+                        rampart_pipeline::event::FieldId::intern(c).map_err(|e| ServiceError::Invalid(format!("CSV output column: {e}")))
+                    })
+                    .collect::<Result<_, _>>()?,
+            ),
+            _ => None,
         };
-        store.feeds().commit_batch(&start).await?;
-    }
-
-    let index = index_for(store, route_index, &opts.extra_routing).await?;
-    let mut seen: FingerprintSet = store.feeds().fingerprints(&feed, Utc::now()).await?.into_iter().collect();
-    let observation_time = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false);
-    let keys = opts.dedupe.clone();
-    let mut totals = Counts::default();
-    let mut batches = 0u64;
-    let mut scratch = Scratch::default();
-    let mut reader = BatchReader::new(file, opts.batch_bytes.max(64 * 1024), MAX_RECORD);
-    loop {
-        let batch = match reader.next_batch(&parser) {
-            Ok(Some(batch)) => batch,
-            Ok(None) => break,
-            Err(BatchError::Io(e)) => return Err(io_error("reading", path, e)),
-            Err(BatchError::RecordTooLong) => {
-                return Err(ServiceError::Invalid(format!("{file_name}: a record longer than 256 MiB (unbalanced quotes?)")))
-            }
-        };
-        let cut = batch.bytes.len();
-        let batch_lines = batch.lines as i64;
-        let text = match String::from_utf8(batch.bytes) {
-            Ok(text) => text,
-            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-        };
-        let first_line = lines_done as usize;
-        let threads = opts.threads.max(1);
-        let rules = opts.rules.clone();
-        let index = index.clone();
-        let keys = keys.clone();
-        let observation_time = observation_time.clone();
-        let feed_override = opts.feed.clone();
-        let parser_ref = &parser;
-        // The batch is CPU work on all cores; the async threads stay free meanwhile.
-        let out: BatchOutput = tokio::task::block_in_place(|| {
-            let stages = Stages {
-                index: &index,
-                rules: rules.as_deref(),
-                dedupe: &keys,
-                feed_name: feed_override.as_deref(),
-                observation_time: &observation_time,
-                notify_all: opts.notify,
-                warninglists: opts.warninglists.as_deref(),
-            };
-            engine::process_batch(parser_ref.input(&text, first_line), &stages, threads, &mut seen, &mut scratch)
-        });
-        offset += cut as u64;
-        lines_done += batch_lines;
-        batches += 1;
-
-        // Outputs first, then the commit: a crash in between repeats this batch, whose
-        // file output is cut back and whose directives are recognised as already waiting.
-        let mut output_bytes = 0i64;
-        if let Some((f, len)) = output.as_mut() {
-            let csv;
-            let bytes: &[u8] = match &csv_columns {
-                Some(columns) => {
-                    let mut text = Vec::with_capacity(out.jsonl.len() / 3);
-                    engine::events_to_csv(&out.jsonl, columns, &mut text);
-                    csv = text;
-                    &csv
+        let mut output = match &opts.output {
+            Some(OutputSpec::IntelmqJsonl(out) | OutputSpec::Csv(out, _)) => {
+                let mut f = std::fs::OpenOptions::new().create(true).append(true).open(out).map_err(|e| io_error("opening", out, e))?;
+                let mut keep = match resume {
+                    Some(c) => c.output_bytes as u64,
+                    None => f.metadata().map_err(|e| io_error("reading", out, e))?.len(),
+                };
+                // A crash after writing but before committing left lines the next run writes again.
+                f.set_len(keep).map_err(|e| io_error("truncating", out, e))?;
+                if let (Some(OutputSpec::Csv(_, columns)), 0) = (&opts.output, keep) {
+                    let header = format!("{}\n", columns.join(","));
+                    f.write_all(header.as_bytes()).map_err(|e| io_error("writing", out, e))?;
+                    keep = header.len() as u64;
                 }
-                None => &out.jsonl,
-            };
-            f.write_all(bytes).map_err(|e| ServiceError::Invalid(format!("writing the output: {e}")))?;
-            f.flush().map_err(|e| ServiceError::Invalid(format!("writing the output: {e}")))?;
-            *len += bytes.len() as u64;
-            output_bytes = *len as i64;
-        }
-        deliver(store, route_index, actor, &feed, &out).await?;
-        let commit = BatchCommit {
-            feed: feed.clone(),
-            source: source.clone(),
-            bytes_done: offset as i64,
-            lines_done,
-            output_bytes,
-            finished: reader.finished(),
-            fingerprints: out.new_fingerprints.clone(),
-            fingerprints_expire: Utc::now() + opts.dedupe_window,
-            quarantined: quarantine_rows(&out, parser.header_line()),
-            counts: out.tally.iter().map(|((org, kind), n)| (*org, kind.clone(), *n as i64)).collect(),
-            day: day.clone(),
+                Some((f, keep))
+            }
+            None => None,
         };
-        store.feeds().commit_batch(&commit).await?;
-        totals.add(&out.counts);
-        scratch.recycle(out.jsonl);
-        progress(offset, size);
+        file.seek(std::io::SeekFrom::Start(offset)).map_err(|e| io_error("reading", path, e))?;
+        let day = Utc::now().format("%Y-%m-%d").to_string();
+        if resume.is_none() {
+            // A starting point on record: a crash in the first batch cuts the output back to here.
+            let start = BatchCommit {
+                feed: feed.clone(),
+                source: source.clone(),
+                bytes_done: offset as i64,
+                lines_done,
+                output_bytes: output.as_ref().map(|(_, len)| *len as i64).unwrap_or(0),
+                day: day.clone(),
+                ..Default::default()
+            };
+            store.feeds().commit_batch(&start).await?;
+        }
+
+        let index = index_for(store, route_index, &opts.extra_routing).await?;
+        let mut seen: FingerprintSet = lease.fingerprints().await?.into_iter().collect();
+        let observation_time = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false);
+        let keys = opts.dedupe.clone();
+        let mut totals = Counts::default();
+        let mut batches = 0u64;
+        let mut scratch = Scratch::default();
+        let mut reader = BatchReader::new(file, opts.batch_bytes.max(64 * 1024), MAX_RECORD);
+        loop {
+            let batch = match reader.next_batch(&parser) {
+                Ok(Some(batch)) => batch,
+                Ok(None) => break,
+                Err(BatchError::Io(e)) => return Err(io_error("reading", path, e)),
+                Err(BatchError::RecordTooLong) => {
+                    return Err(ServiceError::Invalid(format!("{file_name}: a record longer than 256 MiB (unbalanced quotes?)")))
+                }
+            };
+            let cut = batch.bytes.len();
+            let batch_lines = batch.lines as i64;
+            let text = match String::from_utf8(batch.bytes) {
+                Ok(text) => text,
+                Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+            };
+            let first_line = lines_done as usize;
+            let threads = opts.threads.max(1);
+            let rules = opts.rules.clone();
+            let index = index.clone();
+            let keys = keys.clone();
+            let observation_time = observation_time.clone();
+            let feed_override = opts.feed.clone();
+            let parser_ref = &parser;
+            let out = loop {
+                // The batch is CPU work on all cores; the async threads stay free meanwhile.
+                let out: BatchOutput = tokio::task::block_in_place(|| {
+                    let stages = Stages {
+                        index: &index,
+                        rules: rules.as_deref(),
+                        dedupe: &keys,
+                        feed_name: feed_override.as_deref(),
+                        observation_time: &observation_time,
+                        notify_all: opts.notify,
+                        warninglists: opts.warninglists.as_deref(),
+                    };
+                    engine::process_batch(parser_ref.input(&text, first_line), &stages, threads, &mut seen, &mut scratch)
+                });
+                // Only after a stall that let the lease run out can another run have committed.
+                let newer = lease.keep().await?;
+                let newer: std::collections::HashSet<u64> = newer.into_iter().collect();
+                if out.new_fingerprints.iter().any(|f| newer.contains(f)) {
+                    for f in &out.new_fingerprints {
+                        seen.remove(f);
+                    }
+                    seen.extend(newer);
+                    scratch.recycle(out.jsonl);
+                    continue;
+                }
+                seen.extend(newer);
+                break out;
+            };
+            offset += cut as u64;
+            lines_done += batch_lines;
+            batches += 1;
+
+            // Outputs first, then the commit: a crash in between repeats this batch, whose
+            // file output is cut back and whose directives are recognised as already waiting.
+            let mut output_bytes = 0i64;
+            if let Some((f, len)) = output.as_mut() {
+                let csv;
+                let bytes: &[u8] = match &csv_columns {
+                    Some(columns) => {
+                        let mut text = Vec::with_capacity(out.jsonl.len() / 3);
+                        engine::events_to_csv(&out.jsonl, columns, &mut text);
+                        csv = text;
+                        &csv
+                    }
+                    None => &out.jsonl,
+                };
+                f.write_all(bytes).map_err(|e| ServiceError::Invalid(format!("writing the output: {e}")))?;
+                f.flush().map_err(|e| ServiceError::Invalid(format!("writing the output: {e}")))?;
+                *len += bytes.len() as u64;
+                output_bytes = *len as i64;
+            }
+            deliver(store, route_index, actor, &feed, &out).await?;
+            let commit = BatchCommit {
+                feed: feed.clone(),
+                source: source.clone(),
+                bytes_done: offset as i64,
+                lines_done,
+                output_bytes,
+                finished: reader.finished(),
+                fingerprints: out.new_fingerprints.clone(),
+                fingerprints_expire: Utc::now() + opts.dedupe_window,
+                quarantined: quarantine_rows(&out, parser.header_line()),
+                counts: out.tally.iter().map(|((org, kind), n)| (*org, kind.clone(), *n as i64)).collect(),
+                day: day.clone(),
+            };
+            store.feeds().commit_batch(&commit).await?;
+            totals.add(&out.counts);
+            scratch.recycle(out.jsonl);
+            progress(offset, size);
+        }
+        let mut summary = IngestSummary::from_counts(&feed, &source, &totals);
+        summary.batches = batches;
+        summary.resumed_at_line = resume.map(|c| c.lines_done);
+        summary.seconds = started.elapsed().as_secs_f64();
+        Ok(summary)
     }
-    let mut summary = IngestSummary::from_counts(&feed, &source, &totals);
-    summary.batches = batches;
-    summary.resumed_at_line = resume.map(|c| c.lines_done);
-    summary.seconds = started.elapsed().as_secs_f64();
+    .await;
+    let released = lease.release().await;
+    let summary = result?;
+    released?;
     Ok(summary)
 }
 

@@ -5,6 +5,7 @@ pub mod correlate;
 pub mod correspondence;
 pub mod deadline_watch;
 pub mod feed_http;
+mod feed_lease;
 pub mod feed_queue;
 pub mod feeds;
 pub mod imports;
