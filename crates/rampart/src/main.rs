@@ -346,7 +346,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         state = state.with_signer(signer);
     }
     let feed_options = feed_options(&config)?;
-    state = state.with_feed_options(feed_options.clone());
+    state = state.with_feed_options(feed_options.clone()).with_http_feeds(config.feeds.http.clone());
     if !config.feeds.http.is_empty() {
         tokio::spawn(rampart_web::service::feed_http::poll_http_feeds(
             state.store.clone(),

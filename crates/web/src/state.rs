@@ -31,6 +31,8 @@ pub struct AppState {
     pub correlation: Arc<crate::service::correlate::SnapshotCache>,
     /// The peers' TAXII collections pulled on a schedule (shown on the peers page).
     pub taxii_pulls: Arc<Vec<crate::service::taxii_pull::TaxiiPull>>,
+    /// The configured HTTP(S) feeds, whose checks the feeds page shows.
+    pub http_feeds: Arc<Vec<crate::service::feed_http::HttpFeed>>,
 }
 
 impl AppState {
@@ -61,6 +63,7 @@ impl AppState {
             basic_auth: Arc::new(crate::auth::basic::BasicCache::default()),
             correlation: Arc::new(crate::service::correlate::SnapshotCache::default()),
             taxii_pulls: Arc::new(Vec::new()),
+            http_feeds: Arc::new(Vec::new()),
         })
     }
 
@@ -73,6 +76,12 @@ impl AppState {
     /// The TAXII pulls the peers page lists.
     pub fn with_taxii_pulls(mut self, pulls: Vec<crate::service::taxii_pull::TaxiiPull>) -> Self {
         self.taxii_pulls = Arc::new(pulls);
+        self
+    }
+
+    /// The HTTP(S) feeds the feeds page lists.
+    pub fn with_http_feeds(mut self, feeds: Vec<crate::service::feed_http::HttpFeed>) -> Self {
+        self.http_feeds = Arc::new(feeds);
         self
     }
 

@@ -173,3 +173,42 @@ required = ["source.ip"]
     let html = follow(&mut admin, &refused);
     assert!(html.contains("flash-error") && html.contains("nope"), "{html}");
 }
+
+#[test]
+fn http_feeds_and_their_last_check_are_on_the_feeds_page() {
+    // A feed server that always fails, and whose URL carries a key in its query.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().map_while(Result::ok) {
+            use std::io::{Read, Write};
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request);
+            let _ = stream.write_all(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+    });
+    let install = sqlite_install();
+    install.user("admin@cert.tw", "Rampart CERT", "cert", "admin");
+    let config = install.data_dir().join("rampart.toml");
+    std::fs::write(
+        &config,
+        format!("[[feeds.http]]\nname = \"vendor-daily\"\nurl = \"http://{address}/2026-11-30-scan_dns-x.csv?key=s3cret\"\nevery_minutes = 60\n"),
+    )
+    .unwrap();
+    let cfg = config.display().to_string();
+    let server = install.start(&[("RAMPART_REQUIRE_TOTP_FOR_STAFF", "false"), ("RAMPART_CONFIG", &cfg)]);
+    let mut admin = Browser::new(&server.base);
+    admin.submit("/login", "/login", &[("email", "admin@cert.tw"), ("password", ADMIN_PASSWORD)]);
+    let mut html = String::new();
+    for _ in 0..100 {
+        html = admin.get("/feeds").text();
+        if html.contains("badge-warn") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let row = between(&html, "id=\"http-feed-vendor-daily\"", "</tr>").unwrap_or_else(|| panic!("the feed's row: {html}"));
+    assert!(row.contains(&format!("http://{address}/2026-11-30-scan_dns-x.csv<")), "the URL without its query: {row}");
+    assert!(row.contains("every 60 minutes") && row.contains("failing") && row.contains("HTTP status 500"), "{row}");
+    assert!(!html.contains("s3cret"), "the key in the URL is not shown");
+}

@@ -410,13 +410,52 @@ fn url_file_name(url: &str) -> &str {
 
 /// The URL as logged and stored: a password in it is hidden.
 fn shown_url(url: &str) -> String {
-    let Some(scheme_end) = url.find("://").map(|i| i + 3) else { return url.to_string() };
+    // A query may carry a key as well (`?apikey=…`): it is not shown either.
+    let (url, query) = match url.find(['?', '#']) {
+        Some(at) => (&url[..at], "?…"),
+        None => (url, ""),
+    };
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else { return format!("{url}{query}") };
     let rest = &url[scheme_end..];
-    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let authority = &rest[..rest.find('/').unwrap_or(rest.len())];
     match authority.rfind('@') {
-        Some(at) => format!("{}***@{}", &url[..scheme_end], &rest[at + 1..]),
-        None => url.to_string(),
+        Some(at) => format!("{}***@{}{query}", &url[..scheme_end], &rest[at + 1..]),
+        None => format!("{url}{query}"),
     }
+}
+
+/// What the feeds page shows of a feed and its last check.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedStatus {
+    pub name: String,
+    /// The URL without credentials or query (which may carry a key).
+    pub url: String,
+    pub every_minutes: u64,
+    pub last_checked: Option<DateTime<Utc>>,
+    pub last_status: Option<u16>,
+    pub last_error: Option<String>,
+    /// `None` when it is due now.
+    pub next_check: Option<DateTime<Utc>>,
+}
+
+/// The status of each feed, from its state on disk.
+pub fn statuses(data_dir: &Path, feeds: &[HttpFeed]) -> Vec<FeedStatus> {
+    feeds
+        .iter()
+        .map(|feed| {
+            let state = load_state(data_dir, &feed.name);
+            let shown = shown_url(&feed.url);
+            FeedStatus {
+                name: feed.name.clone(),
+                url: shown.trim_end_matches("?…").to_string(),
+                every_minutes: feed.every_minutes,
+                next_check: next_check(feed, &state),
+                last_checked: state.last_checked,
+                last_status: state.last_status,
+                last_error: state.last_error,
+            }
+        })
+        .collect()
 }
 
 /// When a feed is next checked: `every_minutes` after the last attempt (sooner after a
@@ -487,6 +526,7 @@ mod tests {
     fn passwords_in_urls_are_hidden() {
         assert_eq!(shown_url("https://u:secret@h.example/a@b.csv"), "https://***@h.example/a@b.csv");
         assert_eq!(shown_url("https://h.example/a@b.csv"), "https://h.example/a@b.csv");
+        assert_eq!(shown_url("https://u:p@h.example/r.csv?apikey=k#x"), "https://***@h.example/r.csv?…");
     }
 
     #[test]

@@ -7,6 +7,7 @@ use super::{
     session_csrf_ok, PageCtx, UiForm,
 };
 use crate::auth::Principal;
+use crate::service::feed_http;
 use crate::service::feeds::{self, IngestSummary};
 use crate::service::ServiceError;
 use crate::time::display;
@@ -65,6 +66,21 @@ pub struct CountRow {
     pub events: i64,
 }
 
+/// A configured HTTP(S) feed and its last check.
+pub struct HttpFeedRow {
+    pub name: String,
+    pub url: String,
+    pub every_minutes: u64,
+    /// Empty when never checked.
+    pub last_checked: String,
+    /// The HTTP status of the last response; empty when none came.
+    pub status: String,
+    /// Empty when the last check went through.
+    pub error: String,
+    /// Empty when it is due now.
+    pub next_check: String,
+}
+
 /// `GET /feeds`.
 #[derive(Template)]
 #[template(path = "feeds.html")]
@@ -75,6 +91,7 @@ pub struct FeedsPage {
     pub report_types: Vec<Opt>,
     /// The configured mappings (`[[feeds.mappings]]`), by name.
     pub mappings: Vec<Opt>,
+    pub http_feeds: Vec<HttpFeedRow>,
     pub quarantine: Vec<QuarantineRow>,
     pub counts: Vec<CountRow>,
     /// The first day counted (YYYY-MM-DD).
@@ -198,9 +215,30 @@ pub async fn feeds_page(State(state): State<AppState>, headers: HeaderMap) -> Re
     } else {
         Vec::new()
     };
+    let http_feeds = feed_http::statuses(&state.settings.data_dir, &state.http_feeds)
+        .into_iter()
+        .map(|s| HttpFeedRow {
+            name: s.name,
+            url: s.url,
+            every_minutes: s.every_minutes,
+            last_checked: s.last_checked.map(|t| display(t, zone)).unwrap_or_default(),
+            status: s.last_status.map(|c| c.to_string()).unwrap_or_default(),
+            error: s.last_error.unwrap_or_default(),
+            next_check: s.next_check.map(|t| display(t, zone)).unwrap_or_default(),
+        })
+        .collect();
     let page = PageCtx::for_user(&state, &headers, &session, &principal, "title.feeds", true);
-    let view =
-        FeedsPage { page, can_upload, limit_mb: UPLOAD_LIMIT >> 20, report_types, mappings, quarantine, counts, counts_since: since };
+    let view = FeedsPage {
+        page,
+        can_upload,
+        limit_mb: UPLOAD_LIMIT >> 20,
+        report_types,
+        mappings,
+        http_feeds,
+        quarantine,
+        counts,
+        counts_since: since,
+    };
     render_page(StatusCode::OK, &view, None)
 }
 
