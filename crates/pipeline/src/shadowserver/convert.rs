@@ -175,7 +175,7 @@ pub(crate) fn convert<'a>(
         }
         Converter::ConvertFloat if value.is_empty() => None,
         Converter::ConvertFloat => Some(Converted::Float(float_text(value).ok_or(ConvertError { expected: "a number" })?)),
-        Converter::ValidateIp => (value != "0.0.0.0" && !value.contains('/') && parse_ip(value.trim()).is_some()).then(|| text(value)),
+        Converter::ValidateIp => (value != "0.0.0.0" && !has_slash(value) && parse_ip(value.trim()).is_some()).then(|| text(value)),
         Converter::ValidateNetwork => (value.contains('/') && parse_network(value.trim()).is_some()).then(|| text(value)),
         Converter::ValidateFqdn => (!value.is_empty() && sanitize_fqdn(value.clone()).is_some()).then(|| text(value)),
         Converter::ConvertDate => parse_datetime(value).map(|t| Converted::Text(Cow::Owned(t))),
@@ -229,13 +229,17 @@ pub(crate) fn canonical_int<'a>(value: &Cow<'a, str>) -> Option<Cow<'a, str>> {
         b'+' => (false, &trimmed[1..]),
         _ => (false, trimmed),
     };
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit() || b == b'_') {
-        return None;
+    // Plain digits, the usual case, need none of the underscore rules.
+    let plain_digits = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+    if !plain_digits {
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit() || b == b'_') {
+            return None;
+        }
+        if digits.starts_with('_') || digits.ends_with('_') || digits.contains("__") {
+            return None;
+        }
     }
-    if digits.starts_with('_') || digits.ends_with('_') || digits.contains("__") {
-        return None;
-    }
-    let canonical_already = !digits.contains('_')
+    let canonical_already = plain_digits
         && !trimmed.starts_with('+')
         && ((digits == "0" && !negative) || !digits.starts_with('0'))
         && trimmed.len() == value.len();
@@ -560,8 +564,15 @@ pub(crate) fn trim_str(s: &str) -> &str {
     }
 }
 
+/// A byte search the compiler keeps inline: values here are a few bytes long, too short to
+/// be worth a call to a general searcher.
+fn has_slash(value: &str) -> bool {
+    value.as_bytes().contains(&b'/')
+}
+
 fn lower(value: Cow<'_, str>) -> Cow<'_, str> {
-    if value.chars().any(char::is_uppercase) {
+    let needed = if value.is_ascii() { value.bytes().any(|b| b.is_ascii_uppercase()) } else { value.chars().any(char::is_uppercase) };
+    if needed {
         Cow::Owned(value.to_lowercase())
     } else {
         value
@@ -579,16 +590,15 @@ fn upper(value: Cow<'_, str>) -> Cow<'_, str> {
 /// An IP address as IntelMQ's `IPAddress` type takes it: a single address, possibly written
 /// as a /32 or /128 network; `0.0.0.0` is refused.
 fn parse_ip(value: &str) -> Option<IpAddr> {
-    let ip = match value.split_once('/') {
-        None => crate::ip::parse_ip(value)?,
-        Some(_) => {
-            let (ip, prefix) = parse_network(value)?;
-            let full = if ip.is_ipv4() { 32 } else { 128 };
-            if prefix != full {
-                return None;
-            }
-            ip
+    let ip = if has_slash(value) {
+        let (ip, prefix) = parse_network(value)?;
+        let full = if ip.is_ipv4() { 32 } else { 128 };
+        if prefix != full {
+            return None;
         }
+        ip
+    } else {
+        crate::ip::parse_ip(value)?
     };
     (ip != IpAddr::V4(Ipv4Addr::UNSPECIFIED)).then_some(ip)
 }
@@ -597,7 +607,7 @@ fn parse_ip(value: &str) -> Option<IpAddr> {
 /// parses is already in that spelling (the parser refuses leading zeros), so it is borrowed.
 fn sanitize_ip(value: Cow<'_, str>) -> Option<Cow<'_, str>> {
     let ip = parse_ip(&value)?;
-    if ip.is_ipv4() && !value.contains('/') {
+    if ip.is_ipv4() && !has_slash(&value) {
         return Some(value);
     }
     let text = ip.to_string();
@@ -762,6 +772,10 @@ fn punycode(label: &str) -> Option<String> {
 /// The network location of a URL as Python's `urlsplit` finds it: after `scheme:` (if any),
 /// a `//`, up to the next `/`, `?` or `#`. `None` when there is none.
 fn url_netloc(value: &str) -> Option<&str> {
+    // No `//` without a slash: most values (host names) end here.
+    if !has_slash(value) {
+        return None;
+    }
     let rest = match value.split_once(':') {
         Some((scheme, rest)) if is_scheme(scheme) => rest,
         _ => value,
@@ -1105,6 +1119,8 @@ mod tests {
         assert_eq!(h(FieldType::Fqdn, "bücher.de"), Some((Kind::Text, "xn--bcher-kva.de".into())));
         assert_eq!(h(FieldType::Fqdn, "MÜNCHEN.de"), Some((Kind::Text, "xn--mnchen-3ya.de".into())));
         assert_eq!(h(FieldType::Fqdn, "198.51.100.7"), None);
+        assert_eq!(h(FieldType::Fqdn, "http://example.com/x"), None, "a URL is not a host name");
+        assert_eq!(h(FieldType::Fqdn, "//example.com"), None);
         assert_eq!(h(FieldType::Ip, "2001:DB8:0:0::1"), Some((Kind::Text, "2001:db8::1".into())));
         assert_eq!(h(FieldType::Ip, "198.51.100.7/32"), Some((Kind::Text, "198.51.100.7".into())));
         assert_eq!(h(FieldType::Ip, "0.0.0.0"), None);
@@ -1134,6 +1150,8 @@ mod tests {
         assert!(borrowed("64512"));
         assert_eq!(canonical_int(&Cow::Borrowed("+7")).as_deref(), Some("7"));
         assert_eq!(canonical_int(&Cow::Borrowed("-007")).as_deref(), Some("-7"));
+        assert_eq!(canonical_int(&Cow::Borrowed("1_000")).as_deref(), Some("1000"));
+        assert_eq!(canonical_int(&Cow::Borrowed(" 12 ")).as_deref(), Some("12"));
         assert_eq!(canonical_int(&Cow::Borrowed("99999999999999999999999")).as_deref(), Some("99999999999999999999999"));
         for bad in ["", "-", "1__0", "_1", "1_", "0x10", "1e3", "١"] {
             assert_eq!(canonical_int(&Cow::Borrowed(bad)), None, "{bad}");
