@@ -67,7 +67,7 @@ fn main() -> ExitCode {
         let want = rest.len().min(1 << 20);
         let cut = if want == rest.len() { want } else { engine::complete_records(&rest.as_bytes()[..want]) };
         batches.push((line, &rest[..cut]));
-        line += rest[..cut].matches('\n').count();
+        line += rampart_pipeline::csv::count_newlines(&rest.as_bytes()[..cut]);
         rest = &rest[cut..];
     }
 

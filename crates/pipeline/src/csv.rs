@@ -205,7 +205,8 @@ fn unquoted_field(bytes: &[u8], i: usize) -> (usize, Terminator) {
     }
 }
 
-fn count_newlines(bytes: &[u8]) -> usize {
+/// Newlines in `bytes`: physical lines, for line numbers and batch sizes.
+pub fn count_newlines(bytes: &[u8]) -> usize {
     bytes.iter().filter(|&&b| b == b'\n').count()
 }
 

@@ -137,25 +137,10 @@ pub type FingerprintSet = HashSet<u64, BuildHasherDefault<IdentityHasher>>;
 /// Rows are grouped by the end of complete records: a newline outside quotes.
 /// Returns the length of the prefix of `bytes` that holds only complete records.
 pub fn complete_records(bytes: &[u8]) -> usize {
-    record_end_before(bytes, bytes.len(), count_quotes(bytes) % 2 == 1)
-}
-
-/// Quotes in `bytes`: a loop the compiler turns into vector instructions, so finding
-/// record ends costs a fraction of a cycle per byte rather than a branch per byte.
-fn count_quotes(bytes: &[u8]) -> usize {
-    bytes.iter().filter(|&&b| b == b'"').count()
-}
-
-fn count_newlines(bytes: &[u8]) -> usize {
-    bytes.iter().filter(|&&b| b == b'\n').count()
-}
-
-/// The end (after the newline) of the last record that ends at or before `limit`, where
-/// `odd` says whether `bytes[..limit]` holds an odd number of quotes; 0 when none does.
-/// Walks back from newline to newline, tracking the quote parity of what it steps over.
-fn record_end_before(bytes: &[u8], limit: usize, mut odd: bool) -> usize {
-    let mut end = limit;
-    while let Some(nl) = bytes[..end].iter().rposition(|&b| b == b'\n') {
+    // Walks back from newline to newline, tracking the quote parity of what it steps over.
+    let mut odd = count_quotes(bytes) % 2 == 1;
+    let mut end = bytes.len();
+    while let Some(nl) = memchr::memrchr(b'\n', &bytes[..end]) {
         odd ^= count_quotes(&bytes[nl..end]) % 2 == 1;
         if !odd {
             return nl + 1;
@@ -165,12 +150,18 @@ fn record_end_before(bytes: &[u8], limit: usize, mut odd: bool) -> usize {
     0
 }
 
+/// Quotes in `bytes`: a loop the compiler turns into vector instructions, so finding
+/// record ends costs a fraction of a cycle per byte rather than a branch per byte.
+fn count_quotes(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| b == b'"').count()
+}
+
 /// The end (after the newline) of the first record that ends at or after `from`, where
 /// `odd` is the quote parity of `bytes[..from]`; `None` when no record ends there.
 fn record_end_after(bytes: &[u8], from: usize, mut odd: bool, csv_quotes: bool) -> Option<usize> {
     let mut start = from;
     loop {
-        let nl = start + bytes[start..].iter().position(|&b| b == b'\n')?;
+        let nl = start + memchr::memchr(b'\n', &bytes[start..])?;
         if csv_quotes {
             odd ^= count_quotes(&bytes[start..nl]) % 2 == 1;
         }
@@ -184,7 +175,7 @@ fn record_end_after(bytes: &[u8], from: usize, mut odd: bool, csv_quotes: bool) 
 /// For line-oriented input (JSON lines), where a quote is no CSV quote: the length of
 /// the prefix of `bytes` that ends with a newline.
 pub fn complete_lines(bytes: &[u8]) -> usize {
-    bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)
+    memchr::memrchr(b'\n', bytes).map_or(0, |i| i + 1)
 }
 
 /// Splits `text` (complete records) into at most `parts` pieces at record boundaries,
@@ -208,7 +199,7 @@ fn split_pieces(text: &str, parts: usize, csv_quotes: bool) -> Vec<(usize, &str)
         let odd = csv_quotes && count_quotes(&bytes[start..from]) % 2 == 1;
         let Some(end) = record_end_after(bytes, from, odd, csv_quotes) else { break };
         out.push((line, &text[start..end]));
-        line += count_newlines(&bytes[start..end]);
+        line += crate::csv::count_newlines(&bytes[start..end]);
         start = end;
     }
     if start < bytes.len() {
@@ -475,17 +466,15 @@ pub fn process_batch<'t>(
     out
 }
 
-/// Merges the pieces in order. The first piece's buffer becomes the output, its kept
-/// events moved down over the duplicates' bytes; later pieces' kept events are appended.
-/// No second buffer of the batch's size is needed.
+/// Merges the pieces in order. The first piece wrote no duplicate (it tells its own and
+/// those of earlier batches), so its buffer becomes the output as it is; later pieces'
+/// kept events are appended, leaving out what repeats an earlier piece.
 fn merge(mut pieces: Vec<Piece>, seen: &mut FingerprintSet) -> (BatchOutput, Vec<Vec<u8>>) {
     let mut jsonl = if pieces.is_empty() { Vec::new() } else { std::mem::take(&mut pieces[0].json) };
-    let later: usize = pieces.iter().map(|p| p.json.len()).sum();
+    let later: usize = pieces.iter().skip(1).map(|p| p.json.len()).sum();
     jsonl.reserve(later);
     let mut out = BatchOutput::default();
     let mut buffers = Vec::with_capacity(pieces.len());
-    // Bytes of the output so far; for the first piece, read and written in the same buffer.
-    let mut written = 0usize;
     for (index, piece) in pieces.into_iter().enumerate() {
         let mut start = 0usize;
         // Counted by the piece's type index; the type names are looked up once per piece.
@@ -511,21 +500,18 @@ fn merge(mut pieces: Vec<Piece>, seen: &mut FingerprintSet) -> (BatchOutput, Vec
                     start = meta.end;
                     // A piece that ran beside others may repeat an event of an earlier one.
                     if !piece.settled && !seen.insert(meta.fingerprint) {
+                        debug_assert!(index > 0, "the first piece writes no duplicate");
                         out.counts.duplicates += 1;
                         continue;
                     }
                     out.new_fingerprints.push(meta.fingerprint);
-                    let len = to - from;
-                    if index == 0 {
-                        if from != written {
-                            jsonl.copy_within(from..to, written);
-                        }
+                    let bytes = if index == 0 {
+                        &jsonl[from..to]
                     } else {
-                        jsonl.truncate(written);
+                        let at = jsonl.len();
                         jsonl.extend_from_slice(&piece.json[from..to]);
-                    }
-                    written += len;
-                    let bytes = &jsonl[written - len..written];
+                        &jsonl[at..]
+                    };
                     out.counts.written += 1;
                     if meta.org.is_some() {
                         out.counts.routed += 1;
@@ -551,15 +537,29 @@ fn merge(mut pieces: Vec<Piece>, seen: &mut FingerprintSet) -> (BatchOutput, Vec
         for ((org, type_index), n) in piece_tally {
             *out.tally.entry((org, piece.types[type_index as usize].clone())).or_default() += n;
         }
-        if index == 0 {
-            jsonl.truncate(written);
-        } else {
+        if index > 0 {
             buffers.push(piece.json);
         }
     }
-    jsonl.truncate(written);
     out.jsonl = jsonl;
     (out, buffers)
+}
+
+/// Takes in fingerprints other runs committed while a batch ran (`newer`). True when the
+/// batch accepted one of them: its own are then taken back out and it must run again.
+pub fn take_in_newer(seen: &mut FingerprintSet, accepted: &[u64], newer: Vec<u64>) -> bool {
+    if newer.is_empty() {
+        return false;
+    }
+    let newer_set: HashSet<u64> = newer.iter().copied().collect();
+    let clash = accepted.iter().any(|f| newer_set.contains(f));
+    if clash {
+        for f in accepted {
+            seen.remove(f);
+        }
+    }
+    seen.extend(newer);
+    clash
 }
 
 /// CSV output of accepted events: the named columns, RFC 4180 quoting, formula cells defused.

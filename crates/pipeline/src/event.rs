@@ -417,7 +417,7 @@ fn is_json_scalar_or_doc(kind: Kind, text: &str) -> bool {
 }
 
 /// `-?(0|[1-9][0-9]*)\.[0-9]+`, short: valid JSON and finite, known without reading the number.
-fn plain_json_decimal(text: &str) -> bool {
+pub(crate) fn plain_json_decimal(text: &str) -> bool {
     let b = text.as_bytes();
     let b = b.strip_prefix(b"-").unwrap_or(b);
     let Some(dot) = b.iter().position(|&c| c == b'.') else { return false };

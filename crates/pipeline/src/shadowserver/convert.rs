@@ -261,7 +261,7 @@ pub(crate) fn canonical_int<'a>(value: &Cow<'a, str>) -> Option<Cow<'a, str>> {
 pub(crate) fn float_text<'a>(value: &Cow<'a, str>) -> Option<Cow<'a, str>> {
     let trimmed = trim_str(value);
     // A plain decimal fraction of JSON syntax is finite: no need to read the number.
-    if trimmed.len() == value.len() && trimmed.len() < 40 && !trimmed.contains(['e', 'E']) && is_json_float(trimmed) {
+    if trimmed.len() == value.len() && crate::event::plain_json_decimal(trimmed) {
         return Some(value.clone());
     }
     let number: f64 = trimmed.parse().ok()?;

@@ -506,10 +506,7 @@ impl CompiledReport {
                     pending.clear(step.column);
                     continue;
                 }
-                Err(e) => {
-                    pending.set(step.column);
-                    return Err(fail(self.conversion_failed(step, value, e)));
-                }
+                Err(e) => return Err(fail(self.conversion_failed(step, value, e))),
             };
             match step.slot {
                 Slot::Ignore => {}

@@ -27,7 +27,7 @@ use rampart_pipeline::engine::{self, Counts, FingerprintSet, Scratch, Stages};
 use rampart_store::feeds::BatchCommit;
 use rampart_store::{Actor, Store};
 use serde::Serialize;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -535,16 +535,9 @@ async fn commit_batch(
     out: engine::BatchOutput,
 ) -> ServiceResult<Committed> {
     let (newer, seq) = store.feeds().fingerprints_since(feed, Utc::now(), state.seq).await?;
-    if !newer.is_empty() {
-        let newer_set: HashSet<u64> = newer.iter().copied().collect();
-        if out.new_fingerprints.iter().any(|f| newer_set.contains(f)) {
-            for f in &out.new_fingerprints {
-                state.seen.remove(f);
-            }
-            return Ok(Committed::RunAgain);
-        }
-        state.seen.extend(newer);
-        state.seq = seq;
+    state.seq = seq;
+    if engine::take_in_newer(&mut state.seen, &out.new_fingerprints, newer) {
+        return Ok(Committed::RunAgain);
     }
     publish_events(queue, feed, batch_source, &out.jsonl).await?;
     feeds::deliver(store, route_index, &Actor::System, feed, &out).await?;

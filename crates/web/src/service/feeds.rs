@@ -11,7 +11,7 @@ use super::{ServiceError, ServiceResult};
 use chrono::Utc;
 use rampart_core::constituency::resolve::{ConstituencyIndex, RoutingRow};
 use rampart_core::notification::{DirectiveSource, NewDirective, NotificationFormat};
-use rampart_pipeline::csv::{CsvReader, RecordInfo};
+use rampart_pipeline::csv::{count_newlines, CsvReader, RecordInfo};
 use rampart_pipeline::engine::{self, BatchInput, BatchOutput, Counts, FingerprintSet, LineParser, RowParser, Scratch, Stages};
 use rampart_pipeline::event::Event;
 use rampart_pipeline::experts::DedupeKeys;
@@ -467,7 +467,7 @@ impl<R: Read> BatchReader<R> {
             if cut > 0 {
                 let rest = self.pending.split_off(cut);
                 let bytes = std::mem::replace(&mut self.pending, rest);
-                let lines = bytes.iter().filter(|&&b| b == b'\n').count() + usize::from(bytes.last().is_some_and(|&b| b != b'\n'));
+                let lines = count_newlines(&bytes) + usize::from(bytes.last().is_some_and(|&b| b != b'\n'));
                 return Ok(Some(Batch { bytes, lines }));
             }
             if want >= self.max_record {
@@ -654,17 +654,10 @@ pub async fn ingest_file(
                     engine::process_batch(parser_ref.input(&text, first_line), &stages, threads, &mut seen, &mut scratch)
                 });
                 // Only after a stall that let the lease run out can another run have committed.
-                let newer = lease.keep().await?;
-                let newer: std::collections::HashSet<u64> = newer.into_iter().collect();
-                if out.new_fingerprints.iter().any(|f| newer.contains(f)) {
-                    for f in &out.new_fingerprints {
-                        seen.remove(f);
-                    }
-                    seen.extend(newer);
+                if engine::take_in_newer(&mut seen, &out.new_fingerprints, lease.keep().await?) {
                     scratch.recycle(out.jsonl);
                     continue;
                 }
-                seen.extend(newer);
                 break out;
             };
             offset += cut as u64;
