@@ -45,10 +45,7 @@ pub async fn upload(
     }
     let mut opts = (*state.feeds).clone();
     opts.feed = q.feed.clone().or(opts.feed);
-    opts.format = match &q.mapping {
-        Some(name) => opts.mapping(name)?,
-        None => opts.format_for(&q.file_name, q.report_type.clone()),
-    };
+    opts.format = opts.upload_format(q.mapping.as_deref(), &q.file_name, q.report_type.clone())?;
     let actor = Actor::User(caller.principal.user.id);
     let summary =
         feeds::ingest_bytes(&*state.store, &state.route_index, &actor, &state.settings.data_dir, &q.file_name, &body, &opts).await?;

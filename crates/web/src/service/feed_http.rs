@@ -408,19 +408,26 @@ fn url_file_name(url: &str) -> &str {
     }
 }
 
-/// The URL as logged and stored: a password in it is hidden.
+/// The URL as logged and stored: a password in it is hidden, and a query (which may carry
+/// a key, `?apikey=…`) is shown as `?…`.
 fn shown_url(url: &str) -> String {
-    // A query may carry a key as well (`?apikey=…`): it is not shown either.
-    let (url, query) = match url.find(['?', '#']) {
-        Some(at) => (&url[..at], "?…"),
-        None => (url, ""),
-    };
-    let Some(scheme_end) = url.find("://").map(|i| i + 3) else { return format!("{url}{query}") };
+    let base = url_without_secrets(url);
+    if url.contains(['?', '#']) {
+        format!("{base}?…")
+    } else {
+        base
+    }
+}
+
+/// The URL without its query and fragment, a password in it hidden.
+fn url_without_secrets(url: &str) -> String {
+    let url = &url[..url.find(['?', '#']).unwrap_or(url.len())];
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else { return url.to_string() };
     let rest = &url[scheme_end..];
     let authority = &rest[..rest.find('/').unwrap_or(rest.len())];
     match authority.rfind('@') {
-        Some(at) => format!("{}***@{}{query}", &url[..scheme_end], &rest[at + 1..]),
-        None => format!("{url}{query}"),
+        Some(at) => format!("{}***@{}", &url[..scheme_end], &rest[at + 1..]),
+        None => url.to_string(),
     }
 }
 
@@ -444,10 +451,9 @@ pub fn statuses(data_dir: &Path, feeds: &[HttpFeed]) -> Vec<FeedStatus> {
         .iter()
         .map(|feed| {
             let state = load_state(data_dir, &feed.name);
-            let shown = shown_url(&feed.url);
             FeedStatus {
                 name: feed.name.clone(),
-                url: shown.trim_end_matches("?…").to_string(),
+                url: url_without_secrets(&feed.url),
                 every_minutes: feed.every_minutes,
                 next_check: next_check(feed, &state),
                 last_checked: state.last_checked,

@@ -782,6 +782,15 @@ impl IngestOptions {
     }
 
     /// The mapping of this name, for an input that names one.
+    /// An upload's format (API and UI): the named mapping, else what the file name and
+    /// report type say.
+    pub fn upload_format(&self, mapping: Option<&str>, file_name: &str, report_type: Option<String>) -> ServiceResult<FeedFormat> {
+        match mapping {
+            Some(name) => self.mapping(name),
+            None => Ok(self.format_for(file_name, report_type)),
+        }
+    }
+
     pub fn mapping(&self, name: &str) -> ServiceResult<FeedFormat> {
         self.mappings
             .iter()

@@ -353,18 +353,13 @@ pub async fn upload(State(state): State<AppState>, headers: HeaderMap, multipart
     opts.feed = feed.or(opts.feed);
     let actor = Actor::User(principal.user.id);
     let data_dir = &state.settings.data_dir;
-    let ingested = match form.mapping.trim() {
-        "" => {
-            opts.format = opts.format_for(&form.file_name, report_type);
+    let mapping = Some(form.mapping.trim()).filter(|m| !m.is_empty());
+    let ingested = match opts.upload_format(mapping, &form.file_name, report_type) {
+        Ok(format) => {
+            opts.format = format;
             feeds::ingest_bytes(&*state.store, &state.route_index, &actor, data_dir, &form.file_name, &form.bytes, &opts).await
         }
-        name => match opts.mapping(name) {
-            Ok(format) => {
-                opts.format = format;
-                feeds::ingest_bytes(&*state.store, &state.route_index, &actor, data_dir, &form.file_name, &form.bytes, &opts).await
-            }
-            Err(e) => Err(e),
-        },
+        Err(e) => Err(e),
     };
     match ingested {
         Ok(summary) => summary_flash(&state, &headers, &summary),
