@@ -6,7 +6,7 @@
 //! fingerprints keep its notifications single.
 
 use crate::csv::RecordInfo;
-use crate::event::{fields, read_intelmq_json, Event, FieldId, FieldTable, Kind};
+use crate::event::{fields, read_intelmq_json, Event, FieldId, FieldTable, Kind, Rendered};
 use crate::experts::{self, DedupeKeys, Routed};
 pub use crate::mapping::LineParser;
 use crate::rules::RuleSet;
@@ -215,6 +215,13 @@ struct RowMeta {
     org: Option<Uuid>,
     tie: bool,
     type_index: u32,
+    /// What rules and notification add; most rows have none, and a row's size is memory
+    /// traffic for every row.
+    extras: Option<Box<RowExtras>>,
+}
+
+#[derive(Default)]
+struct RowExtras {
     notify: Option<BTreeMap<String, String>>,
     incident: Option<(String, BTreeMap<String, String>)>,
     outputs: Vec<String>,
@@ -258,20 +265,36 @@ fn event_map(event: &Event<'_>) -> BTreeMap<String, String> {
     event.iter().filter(|(f, _)| *f != *fields::RAW).map(|(f, v)| (f.name().to_string(), v.text.to_string())).collect()
 }
 
+/// The fields a run sets on every event, made once per piece.
+struct RunFields {
+    feed_name: Option<Rendered>,
+    observation_time: Rendered,
+}
+
+impl RunFields {
+    fn new(stages: &Stages<'_>) -> RunFields {
+        RunFields {
+            feed_name: stages.feed_name.map(|name| Rendered::new(*fields::FEED_NAME, Kind::Text, name)),
+            observation_time: Rendered::new(*fields::TIME_OBSERVATION, Kind::Text, stages.observation_time),
+        }
+    }
+}
+
 /// Everything after parsing, for one event: enrichment, routing, rules, de-duplication
 /// and, for an event seen for the first time, its output.
 fn after_parse<'t>(
     event: &mut Event<'t>,
     stages: &Stages<'t>,
+    run_fields: &'t RunFields,
     buf: &mut String,
     line: usize,
     piece: &mut Piece,
     seen: &mut Seen<'_>,
 ) -> RowResult {
-    if let Some(name) = stages.feed_name {
-        event.set(*fields::FEED_NAME, name);
+    if let Some(name) = &run_fields.feed_name {
+        event.set_rendered(name);
     }
-    event.set(*fields::TIME_OBSERVATION, stages.observation_time);
+    event.set_rendered(&run_fields.observation_time);
     experts::fill_taxonomy(event);
     let Routed { org, tie } = experts::enrich_and_route(event, stages.index, buf);
     let listed = stages.warninglists.is_some_and(|lists| experts::mark_warninglisted(event, lists));
@@ -311,7 +334,8 @@ fn after_parse<'t>(
     };
     let notify = (notify_wanted && org.is_some()).then(|| event_map(event));
     let incident = incident_title.map(|title| (title, event_map(event)));
-    RowResult::Event(RowMeta { line, fingerprint, end: piece.json.len(), org, tie, type_index, notify, incident, outputs })
+    let extras = (notify.is_some() || incident.is_some() || !outputs.is_empty()).then(|| Box::new(RowExtras { notify, incident, outputs }));
+    RowResult::Event(RowMeta { line, fingerprint, end: piece.json.len(), org, tie, type_index, extras })
 }
 
 /// One piece of a batch and what it runs with.
@@ -333,6 +357,7 @@ impl Piece {
 fn run_csv_piece<'t>(parser: &'t dyn RowParser, run: PieceRun<'t, '_>) -> Piece {
     let PieceRun { text, first_line, stages, json, mut seen } = run;
     let mut piece = Piece::new(json, &seen, text.len() / 64);
+    let run_fields = RunFields::new(stages);
     let mut reader = crate::csv::CsvReader::new(text);
     let mut cells: Vec<Cow<'_, str>> = Vec::with_capacity(64);
     let mut event = Event::new();
@@ -354,7 +379,7 @@ fn run_csv_piece<'t>(parser: &'t dyn RowParser, run: PieceRun<'t, '_>) -> Piece 
         }
         event.clear();
         let row = match parser.parse_row(&cells, RecordInfo { line, raw: info.raw }, &mut event) {
-            Ok(()) => after_parse(&mut event, stages, &mut buf, line, &mut piece, &mut seen),
+            Ok(()) => after_parse(&mut event, stages, &run_fields, &mut buf, line, &mut piece, &mut seen),
             Err(reason) => RowResult::Quarantined(Quarantined { line, reason, raw: info.raw.to_string() }),
         };
         piece.rows.push(row);
@@ -375,6 +400,7 @@ impl LineParser for IntelmqLines {
 fn run_lines_piece<'t>(parser: &'t dyn LineParser, run: PieceRun<'t, '_>) -> Piece {
     let PieceRun { text, first_line, stages, json, mut seen } = run;
     let mut piece = Piece::new(json, &seen, text.len() / 256);
+    let run_fields = RunFields::new(stages);
     let mut buf = String::new();
     for (i, raw) in text.lines().enumerate() {
         let line = first_line + i + 1;
@@ -383,7 +409,7 @@ fn run_lines_piece<'t>(parser: &'t dyn LineParser, run: PieceRun<'t, '_>) -> Pie
         }
         let mut event = Event::new();
         let row = match parser.parse_line(raw, &mut event) {
-            Ok(()) => after_parse(&mut event, stages, &mut buf, line, &mut piece, &mut seen),
+            Ok(()) => after_parse(&mut event, stages, &run_fields, &mut buf, line, &mut piece, &mut seen),
             Err(reason) => RowResult::Quarantined(Quarantined { line, reason, raw: raw.chars().take(4096).collect() }),
         };
         piece.rows.push(row);
@@ -479,6 +505,7 @@ fn merge(mut pieces: Vec<Piece>, seen: &mut FingerprintSet) -> (BatchOutput, Vec
         let mut start = 0usize;
         // Counted by the piece's type index; the type names are looked up once per piece.
         let mut piece_tally: HashMap<(Option<Uuid>, u32), u64> = HashMap::new();
+        let mut run: Option<((Option<Uuid>, u32), u64)> = None;
         for row in piece.rows {
             out.counts.rows_read += 1;
             match row {
@@ -519,20 +546,33 @@ fn merge(mut pieces: Vec<Piece>, seen: &mut FingerprintSet) -> (BatchOutput, Vec
                     if meta.tie {
                         out.counts.ties += 1;
                     }
-                    for name in meta.outputs {
+                    // Rows of one organisation and type come in runs: counted as such.
+                    match &mut run {
+                        Some((key, n)) if *key == (meta.org, meta.type_index) => *n += 1,
+                        _ => {
+                            if let Some((key, n)) = run.replace(((meta.org, meta.type_index), 1)) {
+                                *piece_tally.entry(key).or_default() += n;
+                            }
+                        }
+                    }
+                    let Some(extras) = meta.extras else { continue };
+                    let RowExtras { notify, incident, outputs } = *extras;
+                    for name in outputs {
                         out.routed_outputs.entry(name).or_default().extend_from_slice(bytes);
                     }
-                    *piece_tally.entry((meta.org, meta.type_index)).or_default() += 1;
-                    if let (Some(event), Some(org)) = (meta.notify, meta.org) {
+                    if let (Some(event), Some(org)) = (notify, meta.org) {
                         out.counts.notified += 1;
                         out.notify.push(ToNotify { line: meta.line, org, event });
                     }
-                    if let Some((title, event)) = meta.incident {
+                    if let Some((title, event)) = incident {
                         out.counts.incidents += 1;
                         out.incidents.push(ToIncident { line: meta.line, title, org: meta.org, event });
                     }
                 }
             }
+        }
+        if let Some((key, n)) = run {
+            *piece_tally.entry(key).or_default() += n;
         }
         for ((org, type_index), n) in piece_tally {
             *out.tally.entry((org, piece.types[type_index as usize].clone())).or_default() += n;

@@ -242,10 +242,56 @@ pub struct FieldValue<'a> {
     pub text: Cow<'a, str>,
 }
 
+/// A field whose value is known before any row is read (a report's constants, a run's
+/// observation time). Its JSON member and its fingerprint term are made once, so rows
+/// copy the one and add the other instead of writing and hashing the value again.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    field: FieldId,
+    kind: Kind,
+    text: Box<str>,
+    /// `,"name":value` as [`Event::write_intelmq_json`] writes it.
+    json: Box<[u8]>,
+    /// What the field adds to a fingerprint ([`crate::experts::field_term`]).
+    hash_term: u64,
+}
+
+impl Rendered {
+    pub fn new(field: FieldId, kind: Kind, text: &str) -> Rendered {
+        let (json, hash_term) = FieldTable::with(|table| {
+            let info = table.get(field);
+            let mut json = Vec::with_capacity(info.json_key.len() + text.len() + 2);
+            write_member(info, kind, text, &mut json);
+            (json.into_boxed_slice(), crate::experts::field_term(info.hash, text))
+        });
+        Rendered { field, kind, text: text.into(), json, hash_term }
+    }
+
+    pub fn field(&self) -> FieldId {
+        self.field
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    pub(crate) fn hash_term(&self) -> u64 {
+        self.hash_term
+    }
+}
+
+/// One field of an event: its value and, when the value came from a [`Rendered`], that.
+#[derive(Debug, Clone)]
+struct Slot<'a> {
+    field: FieldId,
+    value: FieldValue<'a>,
+    rendered: Option<&'a Rendered>,
+}
+
 /// One event. Field order is insertion order, which is also the output order.
 #[derive(Debug, Clone, Default)]
 pub struct Event<'a> {
-    fields: Vec<(FieldId, FieldValue<'a>)>,
+    slots: Vec<Slot<'a>>,
     /// One bit per field id modulo 64 of the fields present: most lookups of an absent
     /// field, and most sets of a new one, need no scan of the list.
     present: u64,
@@ -253,7 +299,7 @@ pub struct Event<'a> {
 
 impl PartialEq for Event<'_> {
     fn eq(&self, other: &Self) -> bool {
-        self.fields == other.fields
+        self.slots.len() == other.slots.len() && self.iter().zip(other.iter()).all(|(a, b)| a == b)
     }
 }
 
@@ -263,20 +309,20 @@ fn bit(field: FieldId) -> u64 {
 
 impl<'a> Event<'a> {
     pub fn new() -> Self {
-        Self { fields: Vec::with_capacity(32), present: 0 }
+        Self { slots: Vec::with_capacity(32), present: 0 }
     }
 
     pub fn clear(&mut self) {
-        self.fields.clear();
+        self.slots.clear();
         self.present = 0;
     }
 
     pub fn len(&self) -> usize {
-        self.fields.len()
+        self.slots.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.fields.is_empty()
+        self.slots.is_empty()
     }
 
     pub fn get(&self, field: FieldId) -> Option<&str> {
@@ -287,7 +333,7 @@ impl<'a> Event<'a> {
         if self.present & bit(field) == 0 {
             return None;
         }
-        self.fields.iter().find(|(f, _)| *f == field).map(|(_, v)| v)
+        self.slots.iter().find(|s| s.field == field).map(|s| &s.value)
     }
 
     pub fn contains(&self, field: FieldId) -> bool {
@@ -300,45 +346,67 @@ impl<'a> Event<'a> {
     }
 
     pub fn set_kind(&mut self, field: FieldId, kind: Kind, text: impl Into<Cow<'a, str>>) {
-        let value = FieldValue { kind, text: text.into() };
-        if self.present & bit(field) != 0 {
-            if let Some(slot) = self.fields.iter_mut().find(|(f, _)| *f == field) {
-                slot.1 = value;
+        self.put(Slot { field, value: FieldValue { kind, text: text.into() }, rendered: None });
+    }
+
+    /// Sets a value made ahead of time, replacing any earlier one.
+    pub fn set_rendered(&mut self, rendered: &'a Rendered) {
+        let value = FieldValue { kind: rendered.kind, text: Cow::Borrowed(&rendered.text) };
+        self.put(Slot { field: rendered.field, value, rendered: Some(rendered) });
+    }
+
+    fn put(&mut self, slot: Slot<'a>) {
+        if self.present & bit(slot.field) != 0 {
+            if let Some(old) = self.slots.iter_mut().find(|s| s.field == slot.field) {
+                *old = slot;
                 return;
             }
         }
-        self.present |= bit(field);
-        self.fields.push((field, value));
+        self.present |= bit(slot.field);
+        self.slots.push(slot);
     }
 
     pub fn remove(&mut self, field: FieldId) -> Option<FieldValue<'a>> {
         if self.present & bit(field) == 0 {
             return None;
         }
-        let at = self.fields.iter().position(|(f, _)| *f == field)?;
-        let removed = self.fields.remove(at).1;
+        let at = self.slots.iter().position(|s| s.field == field)?;
+        let removed = self.slots.remove(at).value;
         self.recount();
         Some(removed)
     }
 
     fn recount(&mut self) {
-        self.present = self.fields.iter().fold(0, |bits, (f, _)| bits | bit(*f));
+        self.present = self.slots.iter().fold(0, |bits, s| bits | bit(s.field));
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (FieldId, &FieldValue<'a>)> {
-        self.fields.iter().map(|(f, v)| (*f, v))
+        self.slots.iter().map(|s| (s.field, &s.value))
+    }
+
+    /// The fields with what was made ahead of time for them, if anything.
+    pub(crate) fn iter_rendered(&self) -> impl Iterator<Item = (FieldId, &FieldValue<'a>, Option<&'a Rendered>)> {
+        self.slots.iter().map(|s| (s.field, &s.value, s.rendered))
     }
 
     /// Drops the fields `keep` says no to.
     pub fn retain(&mut self, mut keep: impl FnMut(FieldId, &FieldValue<'a>) -> bool) {
-        self.fields.retain(|(f, v)| keep(*f, v));
+        self.slots.retain(|s| keep(s.field, &s.value));
         self.recount();
     }
 
     /// An event that no longer borrows from its input.
     pub fn into_owned(self) -> Event<'static> {
         Event {
-            fields: self.fields.into_iter().map(|(f, v)| (f, FieldValue { kind: v.kind, text: Cow::Owned(v.text.into_owned()) })).collect(),
+            slots: self
+                .slots
+                .into_iter()
+                .map(|s| Slot {
+                    field: s.field,
+                    value: FieldValue { kind: s.value.kind, text: Cow::Owned(s.value.text.into_owned()) },
+                    rendered: None,
+                })
+                .collect(),
             present: self.present,
         }
     }
@@ -352,19 +420,10 @@ impl<'a> Event<'a> {
     /// [`Event::write_intelmq_json`] with the field table already in hand.
     pub fn write_intelmq_json_with(&self, table: &FieldTable, out: &mut Vec<u8>) {
         out.extend_from_slice(b"{\"__type\":\"Event\"");
-        for (field, value) in &self.fields {
-            let key = table.get(*field);
-            let bare = match value.kind {
-                Kind::Text => false,
-                Kind::Integer | Kind::Float | Kind::Json => is_json_scalar_or_doc(value.kind, &value.text),
-                Kind::Boolean => value.text == "true" || value.text == "false",
-            };
-            key.write_key(out, !bare);
-            if bare {
-                out.extend_from_slice(value.text.as_bytes());
-            } else {
-                write_json_string_body(out, &value.text);
-                out.push(b'"');
+        for slot in &self.slots {
+            match slot.rendered {
+                Some(rendered) => out.extend_from_slice(&rendered.json),
+                None => write_member(table.get(slot.field), slot.value.kind, &slot.value.text, out),
             }
         }
         out.push(b'}');
@@ -413,6 +472,23 @@ fn is_json_scalar_or_doc(kind: Kind, text: &str) -> bool {
         Kind::Float => plain_json_decimal(text) || (text.parse::<f64>().is_ok_and(f64::is_finite) && !text.contains(['i', 'n', 'N', 'I'])),
         Kind::Json => serde_json::from_str::<Value>(text).is_ok(),
         _ => false,
+    }
+}
+
+/// Appends `,"name":value`: numbers, booleans and JSON documents bare when valid, all
+/// else as a string.
+fn write_member(key: &FieldInfo, kind: Kind, text: &str, out: &mut Vec<u8>) {
+    let bare = match kind {
+        Kind::Text => false,
+        Kind::Integer | Kind::Float | Kind::Json => is_json_scalar_or_doc(kind, text),
+        Kind::Boolean => text == "true" || text == "false",
+    };
+    key.write_key(out, !bare);
+    if bare {
+        out.extend_from_slice(text.as_bytes());
+    } else {
+        write_json_string_body(out, text);
+        out.push(b'"');
     }
 }
 

@@ -161,20 +161,28 @@ impl DedupeKeys {
     pub fn fingerprint_with(&self, table: &crate::event::FieldTable, event: &Event<'_>) -> u64 {
         let mut sum: u64 = 0;
         let mut count: u64 = 0;
-        for (field, value) in event.iter() {
+        for (field, value, rendered) in event.iter_rendered() {
             let chosen = match self {
                 DedupeKeys::AllExcept(skip) => !skip.contains(&field),
                 DedupeKeys::Only(keep) => keep.contains(&field),
             };
             if chosen {
-                let mut h = FastHasher { state: table.get(field).hash };
-                h.write(value.text.as_bytes());
-                sum = sum.wrapping_add(mix(h.finish()));
+                sum = sum.wrapping_add(match rendered {
+                    Some(rendered) => rendered.hash_term(),
+                    None => field_term(table.get(field).hash, &value.text),
+                });
                 count += 1;
             }
         }
         mix(sum ^ count.rotate_left(32))
     }
+}
+
+/// What one field adds to a fingerprint: a hash of its value seeded with its name's.
+pub(crate) fn field_term(name_hash: u64, text: &str) -> u64 {
+    let mut h = FastHasher { state: name_hash };
+    h.write(text.as_bytes());
+    mix(h.finish())
 }
 
 /// A fast non-cryptographic hash over 8-byte words (the de-duplication key is not a
@@ -293,6 +301,44 @@ mod tests {
         let mut d = a.clone();
         d.set(*fields::SOURCE_PORT, "99");
         assert_eq!(only.fingerprint(&a), only.fingerprint(&d), "only the chosen fields count");
+    }
+
+    #[test]
+    fn values_made_ahead_write_and_hash_as_plain_ones() {
+        use crate::event::Rendered;
+        let keys = DedupeKeys::default();
+        let cases = [
+            (*fields::FEED_NAME, Kind::Text, "Open \"DNS\"\nresolvers \u{1}"),
+            (*fields::SOURCE_PORT, Kind::Integer, "53"),
+            (*fields::SOURCE_PORT, Kind::Integer, "53x"),
+            (*fields::FEED_ACCURACY, Kind::Float, "99.5"),
+            (FieldId::of("extra.flag"), Kind::Boolean, "true"),
+            (FieldId::of("extra.list"), Kind::Json, "[1,\"a\"]"),
+            (*fields::TIME_OBSERVATION, Kind::Text, "2026-11-30T00:00:00+00:00"),
+        ];
+        for (field, kind, text) in cases {
+            let rendered = Rendered::new(field, kind, text);
+            let mut made = Event::new();
+            made.set(*fields::SOURCE_IP, "192.0.2.1");
+            made.set_rendered(&rendered);
+            let mut plain = Event::new();
+            plain.set(*fields::SOURCE_IP, "192.0.2.1");
+            plain.set_kind(field, kind, text);
+            assert_eq!(made, plain);
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            made.write_intelmq_json(&mut a);
+            plain.write_intelmq_json(&mut b);
+            assert_eq!(String::from_utf8(a).unwrap(), String::from_utf8(b).unwrap(), "{text:?}");
+            assert_eq!(keys.fingerprint(&made), keys.fingerprint(&plain), "{text:?}");
+            // A later value replaces what was made ahead, in the output too.
+            made.set(field, "other");
+            plain.set(field, "other");
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            made.write_intelmq_json(&mut a);
+            plain.write_intelmq_json(&mut b);
+            assert_eq!(a, b);
+            assert_eq!(keys.fingerprint(&made), keys.fingerprint(&plain));
+        }
     }
 
     #[test]

@@ -29,13 +29,13 @@ mod schema;
 pub use schema::{report_type_from_file_name, Report, Schema, SchemaError, BUILTIN_SCHEMA_JSON};
 
 use crate::csv::{CsvError, CsvReader, RecordInfo};
-use crate::event::{fields, valid_field_name, Event, EventError, FieldId, Kind};
+use crate::event::{fields, valid_field_name, Event, EventError, FieldId, Kind, Rendered};
 use convert::{Converted, Converter, FieldType, RowColumns};
 use schema::{ConverterName, Mapping, Target};
 use serde_json::Value;
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock};
 
 /// A report that cannot be parsed at all (as opposed to one bad row).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -116,11 +116,12 @@ impl Default for Options {
 pub struct CompiledReport {
     report_key: String,
     schema_feed_name: String,
-    feed_name: Cow<'static, str>,
+    /// `feed.name` as the events get it.
+    feed_name: Rendered,
     columns: Vec<String>,
     required: Vec<Step>,
     optional: Vec<Step>,
-    constants: Vec<(FieldId, Kind, Cow<'static, str>)>,
+    constants: Vec<Rendered>,
     /// `extra.<column>` for values no mapping consumed; `None` for an earlier column of a
     /// repeated name (the last one counts).
     leftover: Vec<Option<FieldId>>,
@@ -128,7 +129,6 @@ pub struct CompiledReport {
     raw: bool,
     raw_header: String,
     missing_optional: Vec<String>,
-    feed_name_id: FieldId,
     raw_id: FieldId,
 }
 
@@ -193,9 +193,9 @@ impl Report {
                             feed: feed.to_string(),
                             reason: format!("constant field {name:?}: {value:?} is not a valid value"),
                         })?;
-                    constants.push((id, kind, intern_value(&text)));
+                    constants.push(Rendered::new(id, kind, &text));
                 }
-                Slot::Extra(id) => constants.push((id, Kind::Text, intern_value(value))),
+                Slot::Extra(id) => constants.push(Rendered::new(id, Kind::Text, value)),
                 Slot::Ignore => {}
             }
         }
@@ -211,7 +211,7 @@ impl Report {
         let mut compiled = CompiledReport {
             report_key: self.key.clone(),
             schema_feed_name: self.feed_name.clone(),
-            feed_name: intern_value(&self.feed_name),
+            feed_name: Rendered::new(*fields::FEED_NAME, Kind::Text, &self.feed_name),
             columns: header.iter().map(|h| h.to_string()).collect(),
             required,
             optional,
@@ -221,7 +221,6 @@ impl Report {
             raw: options.raw,
             raw_header,
             missing_optional,
-            feed_name_id: *fields::FEED_NAME,
             raw_id: *fields::RAW,
         };
         compiled.set_feed_name(options.report_feed_name.as_deref(), options.overwrite_feed_name);
@@ -282,31 +281,6 @@ fn extra_column_id(column: &str) -> Result<FieldId, EventError> {
     FieldId::intern(&name)
 }
 
-/// Strings that live as long as the process, shared between compiled reports: constants and
-/// feed names, so that rows borrow them instead of copying. Bounded; past the bound the
-/// values are owned (and copied per row).
-fn intern_value(value: &str) -> Cow<'static, str> {
-    const LIMIT_BYTES: usize = 4 << 20;
-    static VALUES: LazyLock<Mutex<(HashSet<&'static str>, usize)>> = LazyLock::new(Default::default);
-    let mut values = VALUES.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some(&known) = values.0.get(value) {
-        return Cow::Borrowed(known);
-    }
-    if values.1 + value.len() > LIMIT_BYTES {
-        return Cow::Owned(value.to_string());
-    }
-    let leaked: &'static str = Box::leak(value.to_string().into_boxed_str());
-    values.0.insert(leaked);
-    values.1 += leaked.len();
-    Cow::Borrowed(leaked)
-}
-
-#[allow(clippy::ptr_arg)] // the Cow itself tells whether a copy is needed
-/// A constant of the report, borrowed for as long as the report lives.
-fn widen<'a>(text: &'a Cow<'static, str>) -> Cow<'a, str> {
-    Cow::Borrowed(text.as_ref())
-}
-
 /// A value for an error message.
 fn shorten(value: &str) -> String {
     const MAX: usize = 120;
@@ -352,8 +326,16 @@ struct Pending {
 }
 
 impl Pending {
-    fn new(columns: usize) -> Self {
-        Pending { inline: [0; 4], heap: if columns > 256 { vec![0; columns.div_ceil(64)] } else { Vec::new() } }
+    /// Room for `columns`, with the first `found` of them pending: set a word at a time,
+    /// as a loop of single bits is a chain of dependent stores.
+    fn new(columns: usize, found: usize) -> Self {
+        let mut pending = Pending { inline: [0; 4], heap: if columns > 256 { vec![0; columns.div_ceil(64)] } else { Vec::new() } };
+        let words = pending.words_mut();
+        for (w, word) in words.iter_mut().enumerate().take(found.div_ceil(64)) {
+            let bits = (found - w * 64).min(64);
+            *word = if bits == 64 { u64::MAX } else { (1u64 << bits) - 1 };
+        }
+        pending
     }
 
     fn words(&self) -> &[u64] {
@@ -393,7 +375,7 @@ impl CompiledReport {
 
     /// The `feed.name` the events get.
     pub fn feed_name(&self) -> &str {
-        &self.feed_name
+        self.feed_name.text()
     }
 
     /// The header columns the report was compiled for.
@@ -424,10 +406,11 @@ impl CompiledReport {
 
     /// The report's own `feed.name` (kept unless `overwrite`), or the schema's.
     pub fn set_feed_name(&mut self, report_feed_name: Option<&str>, overwrite: bool) {
-        self.feed_name = match report_feed_name {
-            Some(name) if !overwrite && !name.trim().is_empty() => intern_value(name),
-            _ => intern_value(&self.schema_feed_name),
+        let name = match report_feed_name {
+            Some(name) if !overwrite && !name.trim().is_empty() => name,
+            _ => &self.schema_feed_name,
         };
+        self.feed_name = Rendered::new(*fields::FEED_NAME, Kind::Text, name);
     }
 
     /// Fills `event` (cleared first) from one CSV row: `feed.name`, the mapped fields, the
@@ -463,11 +446,8 @@ impl CompiledReport {
         if found > expected {
             return Err(fail(RowProblem::TooManyColumns { expected, found }));
         }
-        event.set(self.feed_name_id, widen(&self.feed_name));
-        let mut pending = Pending::new(expected);
-        for i in 0..found {
-            pending.set(i);
-        }
+        event.set_rendered(&self.feed_name);
+        let mut pending = Pending::new(expected, found);
 
         for step in &self.required {
             let Some(value) = fields.get(step.column) else {
@@ -484,11 +464,8 @@ impl CompiledReport {
                 Slot::Ignore => {}
                 Slot::Extra(id) => set_extra(event, id, converted),
                 Slot::Field(id, ty) => {
-                    if !converted.is_ignored() {
-                        let Some((kind, text)) = convert::harmonise(ty, converted) else {
-                            return Err(fail(self.invalid_value(step, id, value)));
-                        };
-                        event.set_kind(id, kind, text);
+                    if !converted.is_ignored() && !set_field(event, id, ty, converted) {
+                        return Err(fail(self.invalid_value(step, id, value)));
                     }
                 }
             }
@@ -512,23 +489,18 @@ impl CompiledReport {
                 Slot::Ignore => {}
                 Slot::Extra(id) => set_extra(event, id, converted),
                 Slot::Field(id, ty) => {
-                    if !converted.is_ignored() {
-                        match convert::harmonise(ty, converted) {
-                            Some((kind, text)) => event.set_kind(id, kind, text),
-                            // Not valid for the field: IntelMQ keeps the column for `extra`.
-                            None => {
-                                pending.set(step.column);
-                                continue;
-                            }
-                        }
+                    // Not valid for the field: IntelMQ keeps the column for `extra`.
+                    if !converted.is_ignored() && !set_field(event, id, ty, converted) {
+                        pending.set(step.column);
+                        continue;
                     }
                 }
             }
             pending.clear(step.column);
         }
 
-        for (id, kind, text) in &self.constants {
-            event.set_kind(*id, *kind, widen(text));
+        for constant in &self.constants {
+            event.set_rendered(constant);
         }
         if self.raw {
             event.set(self.raw_id, raw.encode());
@@ -567,6 +539,13 @@ impl CompiledReport {
     fn invalid_value(&self, step: &Step, field: FieldId, value: &str) -> RowProblem {
         RowProblem::InvalidValue { column: self.columns[step.column].clone(), field: field.name(), value: shorten(value) }
     }
+}
+
+/// A harmonised field's value goes in sanitised by its type; false when the type refuses it.
+fn set_field<'a>(event: &mut Event<'a>, id: FieldId, ty: FieldType, converted: Converted<'a>) -> bool {
+    let Some((kind, text)) = convert::harmonise(ty, converted) else { return false };
+    event.set_kind(id, kind, text);
+    true
 }
 
 /// An `extra.*` value goes in as converted; an empty text is dropped.
@@ -997,7 +976,11 @@ mod tests {
 
     #[test]
     fn pending_bits_work_past_the_inline_words() {
-        let mut pending = Pending::new(300);
+        for found in [0, 1, 63, 64, 65, 200, 256, 300] {
+            let pending = Pending::new(300, found);
+            assert!((0..300).all(|i| pending.get(i) == (i < found)), "{found} pending");
+        }
+        let mut pending = Pending::new(300, 0);
         pending.set(299);
         pending.set(3);
         assert!(pending.get(299) && pending.get(3) && !pending.get(4));
