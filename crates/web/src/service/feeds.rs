@@ -582,7 +582,10 @@ pub async fn ingest_file(
                     None => f.metadata().map_err(|e| io_error("reading", out, e))?.len(),
                 };
                 // A crash after writing but before committing left lines the next run writes again.
-                f.set_len(keep).map_err(|e| io_error("truncating", out, e))?;
+                // Only then is the file cut: ext4 flushes a file cut to nothing when it is closed.
+                if f.metadata().map_err(|e| io_error("reading", out, e))?.len() != keep {
+                    f.set_len(keep).map_err(|e| io_error("truncating", out, e))?;
+                }
                 if let (Some(OutputSpec::Csv(_, columns)), 0) = (&opts.output, keep) {
                     let header = format!("{}\n", columns.join(","));
                     f.write_all(header.as_bytes()).map_err(|e| io_error("writing", out, e))?;
