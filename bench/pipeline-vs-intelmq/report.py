@@ -151,6 +151,12 @@ def main():
               f"{num(wall_ratio)}x)")
         results["ratio"] = ratio
         results["ratio_wall"] = wall_ratio
+        every = rampart.get("allcores")
+        if every and every.get("rows_per_second"):
+            # IntelMQ's bots are separate processes and use every core too.
+            ratio_all = every["rows_per_second"] / intelmq["rows_per_second"]
+            print(f"{'':24}{ratio_all:>11,.0f}x   (Rampart all cores / IntelMQ, which also ran on all cores)")
+            results["ratio_all_cores"] = ratio_all
     line = f"{'input file':24}{size(input_bytes)}"
     mem_factor = None
     if one and one.get("peak_memory_bytes"):

@@ -3,9 +3,12 @@
 //! profiling (`perf record`) and for comparing changes to the engine; the benchmark that
 //! counts is `bench/pipeline-vs-intelmq/run.sh`.
 //!
-//!   cargo run --release -p rampart-bench-pipeline-engine -- REPORT.csv ROUTING.tsv [--repeat N] [--threads N]
+//!   cargo run --release -p rampart-bench-pipeline-engine -- REPORT.csv ROUTING.tsv [--repeat N] [--threads N] [--stage S]
 //!
-//! The inputs are what `bench/pipeline-vs-intelmq/generate.py` writes.
+//! The inputs are what `bench/pipeline-vs-intelmq/generate.py` writes. `--stage` stops each
+//! row after one step, one thread, no batch merge: `csv` (records read), `parse` (events
+//! filled), `route` (taxonomy and routing too), `fingerprint` or `json` (route, then that
+//! one); the differences between their times are what each step costs.
 
 use rampart_core::constituency::import_routing::parse_network_asn_cc;
 use rampart_core::constituency::resolve::{ConstituencyIndex, RoutingRow};
@@ -72,6 +75,15 @@ fn main() -> ExitCode {
     }
 
     let rows = body.lines().filter(|l| !l.is_empty()).count();
+    if let Some(stage) = args.iter().position(|a| a == "--stage").and_then(|i| args.get(i + 1)) {
+        let Some(stage) = Stage::parse(stage) else {
+            eprintln!("--stage: one of csv, parse, route, fingerprint, json");
+            return ExitCode::from(2);
+        };
+        let best = (0..repeat).map(|_| run_stage(stage, &batches, &parser, &index, &keys)).fold(f64::MAX, f64::min);
+        println!("{rows} rows up to {stage:?}; best of {repeat}: {best:.4} s = {:.0} rows/s on 1 thread", rows as f64 / best);
+        return ExitCode::SUCCESS;
+    }
     let mut best = f64::MAX;
     let mut written = 0;
     for _ in 0..repeat {
@@ -101,4 +113,64 @@ fn main() -> ExitCode {
         rows as f64 / best
     );
     ExitCode::SUCCESS
+}
+
+/// Where `--stage` stops each row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Stage {
+    Csv,
+    Parse,
+    Route,
+    Fingerprint,
+    Json,
+}
+
+impl Stage {
+    fn parse(name: &str) -> Option<Stage> {
+        Some(match name {
+            "csv" => Stage::Csv,
+            "parse" => Stage::Parse,
+            "route" => Stage::Route,
+            "fingerprint" => Stage::Fingerprint,
+            "json" => Stage::Json,
+            _ => return None,
+        })
+    }
+}
+
+/// Runs every row up to `stage`; returns the seconds it took.
+fn run_stage(stage: Stage, batches: &[(usize, &str)], parser: &Report, index: &ConstituencyIndex, keys: &DedupeKeys) -> f64 {
+    let started = Instant::now();
+    let (mut cells, mut event, mut buf, mut json) = (Vec::new(), Event::new(), String::new(), Vec::with_capacity(1 << 16));
+    // Folded into the result so that no step can be left out as unused.
+    let mut check = 0usize;
+    for (first_line, batch) in batches {
+        let mut reader = rampart_pipeline::csv::CsvReader::new(batch);
+        while let Some(Ok(info)) = reader.next_record(&mut cells) {
+            check += cells.len();
+            if stage == Stage::Csv {
+                continue;
+            }
+            event.clear();
+            let _ = parser.parse_row(&cells, RecordInfo { line: first_line + info.line, raw: info.raw }, &mut event);
+            check += event.len();
+            if stage == Stage::Parse {
+                continue;
+            }
+            rampart_pipeline::experts::fill_taxonomy(&mut event);
+            check += usize::from(rampart_pipeline::experts::enrich_and_route(&mut event, index, &mut buf).tie);
+            match stage {
+                Stage::Fingerprint => check += keys.fingerprint(&event) as usize & 1,
+                Stage::Json => {
+                    json.clear();
+                    event.write_intelmq_json(&mut json);
+                    check += json.len();
+                }
+                _ => {}
+            }
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    eprintln!("{seconds:.4} s ({check})");
+    seconds
 }
