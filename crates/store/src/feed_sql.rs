@@ -18,21 +18,6 @@ macro_rules! impl_feed_store {
 
         #[async_trait::async_trait]
         impl $crate::feeds::FeedStore for $store {
-            async fn fingerprints(&self, feed: &str, now: chrono::DateTime<chrono::Utc>) -> $crate::Result<Vec<u64>> {
-                use sqlx::Row as _;
-                let rows = sqlx::query("SELECT fingerprints FROM feed_fingerprints WHERE feed = $1 AND expires_at > $2")
-                    .bind(feed)
-                    .bind(now)
-                    .fetch_all(self.reader())
-                    .await?;
-                let mut out = Vec::new();
-                for r in &rows {
-                    let packed: Vec<u8> = r.try_get("fingerprints")?;
-                    out.extend(packed.chunks_exact(8).map(|c| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]])));
-                }
-                Ok(out)
-            }
-
             async fn checkpoint(&self, feed: &str, source: &str) -> $crate::Result<Option<$crate::feeds::Checkpoint>> {
                 use sqlx::Row as _;
                 let row = sqlx::query("SELECT bytes_done, lines_done, output_bytes, finished FROM feed_checkpoints WHERE feed = $1 AND source = $2")

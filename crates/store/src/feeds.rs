@@ -63,8 +63,6 @@ pub struct FeedCount {
 
 #[async_trait]
 pub trait FeedStore: Send + Sync {
-    /// Fingerprints of `feed` that have not expired at `now`.
-    async fn fingerprints(&self, feed: &str, now: DateTime<Utc>) -> Result<Vec<u64>>;
     async fn checkpoint(&self, feed: &str, source: &str) -> Result<Option<Checkpoint>>;
     async fn commit_batch(&self, batch: &BatchCommit) -> Result<()>;
     async fn quarantine(&self, feed: Option<&str>, limit: i64) -> Result<Vec<QuarantineEntry>>;

@@ -23,12 +23,12 @@ async fn batches_commit_fingerprints_quarantine_counts_and_checkpoints_together(
             day: "2026-11-30".into(),
         };
         feeds.commit_batch(&batch).await.unwrap();
-        let mut got = feeds.fingerprints("scan_dns", now).await.unwrap();
+        let (mut got, _) = feeds.fingerprints_since("scan_dns", now, 0).await.unwrap();
         got.sort_unstable();
         let mut want = batch.fingerprints.clone();
         want.sort_unstable();
         assert_eq!(got, want);
-        assert!(feeds.fingerprints("other", now).await.unwrap().is_empty());
+        assert!(feeds.fingerprints_since("other", now, 0).await.unwrap().0.is_empty());
         let cp = feeds.checkpoint("scan_dns", "a.csv:1:x").await.unwrap().unwrap();
         assert_eq!((cp.bytes_done, cp.lines_done, cp.output_bytes, cp.finished), (1000, 11, 5000, false));
 
@@ -56,7 +56,7 @@ async fn batches_commit_fingerprints_quarantine_counts_and_checkpoints_together(
         // Expired fingerprints go.
         let removed = feeds.expire_fingerprints(now + chrono::Duration::hours(2)).await.unwrap();
         assert_eq!(removed, 1201, "both batches' fingerprints");
-        assert!(feeds.fingerprints("scan_dns", now + chrono::Duration::hours(2)).await.unwrap().is_empty());
+        assert!(feeds.fingerprints_since("scan_dns", now + chrono::Duration::hours(2), 0).await.unwrap().0.is_empty());
     })
     .await;
 }

@@ -577,13 +577,14 @@ pub async fn ingest_file(
         let mut output = match &opts.output {
             Some(OutputSpec::IntelmqJsonl(out) | OutputSpec::Csv(out, _)) => {
                 let mut f = std::fs::OpenOptions::new().create(true).append(true).open(out).map_err(|e| io_error("opening", out, e))?;
+                let len = f.metadata().map_err(|e| io_error("reading", out, e))?.len();
                 let mut keep = match resume {
                     Some(c) => c.output_bytes as u64,
-                    None => f.metadata().map_err(|e| io_error("reading", out, e))?.len(),
+                    None => len,
                 };
                 // A crash after writing but before committing left lines the next run writes again.
                 // Only then is the file cut: ext4 flushes a file cut to nothing when it is closed.
-                if f.metadata().map_err(|e| io_error("reading", out, e))?.len() != keep {
+                if len != keep {
                     f.set_len(keep).map_err(|e| io_error("truncating", out, e))?;
                 }
                 if let (Some(OutputSpec::Csv(_, columns)), 0) = (&opts.output, keep) {
@@ -614,7 +615,16 @@ pub async fn ingest_file(
         let index = index_for(store, route_index, &opts.extra_routing).await?;
         let mut seen: FingerprintSet = lease.fingerprints().await?.into_iter().collect();
         let observation_time = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false);
-        let keys = opts.dedupe.clone();
+        let stages = Stages {
+            index: &index,
+            rules: opts.rules.as_deref(),
+            dedupe: &opts.dedupe,
+            feed_name: opts.feed.as_deref(),
+            observation_time: &observation_time,
+            notify_all: opts.notify,
+            warninglists: opts.warninglists.as_deref(),
+        };
+        let threads = opts.threads.max(1);
         let mut totals = Counts::default();
         let mut batches = 0u64;
         let mut scratch = Scratch::default();
@@ -635,26 +645,10 @@ pub async fn ingest_file(
                 Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
             };
             let first_line = lines_done as usize;
-            let threads = opts.threads.max(1);
-            let rules = opts.rules.clone();
-            let index = index.clone();
-            let keys = keys.clone();
-            let observation_time = observation_time.clone();
-            let feed_override = opts.feed.clone();
-            let parser_ref = &parser;
             let out = loop {
                 // The batch is CPU work on all cores; the async threads stay free meanwhile.
                 let out: BatchOutput = tokio::task::block_in_place(|| {
-                    let stages = Stages {
-                        index: &index,
-                        rules: rules.as_deref(),
-                        dedupe: &keys,
-                        feed_name: feed_override.as_deref(),
-                        observation_time: &observation_time,
-                        notify_all: opts.notify,
-                        warninglists: opts.warninglists.as_deref(),
-                    };
-                    engine::process_batch(parser_ref.input(&text, first_line), &stages, threads, &mut seen, &mut scratch)
+                    engine::process_batch(parser.input(&text, first_line), &stages, threads, &mut seen, &mut scratch)
                 });
                 // Only after a stall that let the lease run out can another run have committed.
                 if engine::take_in_newer(&mut seen, &out.new_fingerprints, lease.keep().await?) {
@@ -784,7 +778,6 @@ impl IngestOptions {
         }
     }
 
-    /// The mapping of this name, for an input that names one.
     /// An upload's format (API and UI): the named mapping, else what the file name and
     /// report type say.
     pub fn upload_format(&self, mapping: Option<&str>, file_name: &str, report_type: Option<String>) -> ServiceResult<FeedFormat> {
@@ -794,6 +787,7 @@ impl IngestOptions {
         }
     }
 
+    /// The mapping of this name, for an input that names one.
     pub fn mapping(&self, name: &str) -> ServiceResult<FeedFormat> {
         self.mappings
             .iter()
