@@ -34,9 +34,10 @@ impl RowParser for Report {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let value_of = |flag: &str| args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1)).and_then(|v| v.parse::<usize>().ok());
+    let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1));
+    let value_of = |name: &str| flag(name).and_then(|v| v.parse::<usize>().ok());
     let (Some(csv_path), Some(routing_path)) = (args.first(), args.get(1)) else {
-        eprintln!("usage: rampart-bench-pipeline-engine REPORT.csv ROUTING.tsv [--repeat N] [--threads N]");
+        eprintln!("usage: rampart-bench-pipeline-engine REPORT.csv ROUTING.tsv [--repeat N] [--threads N] [--stage S]");
         return ExitCode::from(2);
     };
     let repeat = value_of("--repeat").unwrap_or(10).max(1);
@@ -75,7 +76,7 @@ fn main() -> ExitCode {
     }
 
     let rows = body.lines().filter(|l| !l.is_empty()).count();
-    if let Some(stage) = args.iter().position(|a| a == "--stage").and_then(|i| args.get(i + 1)) {
+    if let Some(stage) = flag("--stage") {
         let Some(stage) = Stage::parse(stage) else {
             eprintln!("--stage: one of csv, parse, route, fingerprint, json");
             return ExitCode::from(2);
@@ -116,7 +117,7 @@ fn main() -> ExitCode {
 }
 
 /// Where `--stage` stops each row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stage {
     Csv,
     Parse,

@@ -267,10 +267,6 @@ impl Rendered {
         Rendered { field, kind, text: text.into(), json, hash_term }
     }
 
-    pub fn field(&self) -> FieldId {
-        self.field
-    }
-
     pub fn text(&self) -> &str {
         &self.text
     }

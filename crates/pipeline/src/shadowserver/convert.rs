@@ -176,7 +176,7 @@ pub(crate) fn convert<'a>(
         Converter::ConvertFloat if value.is_empty() => None,
         Converter::ConvertFloat => Some(Converted::Float(float_text(value).ok_or(ConvertError { expected: "a number" })?)),
         Converter::ValidateIp => (value != "0.0.0.0" && !has_slash(value) && parse_ip(value.trim()).is_some()).then(|| text(value)),
-        Converter::ValidateNetwork => (value.contains('/') && parse_network(value.trim()).is_some()).then(|| text(value)),
+        Converter::ValidateNetwork => (has_slash(value) && parse_network(value.trim()).is_some()).then(|| text(value)),
         Converter::ValidateFqdn => (!value.is_empty() && sanitize_fqdn(value.clone()).is_some()).then(|| text(value)),
         Converter::ConvertDate => parse_datetime(value).map(|t| Converted::Text(Cow::Owned(t))),
         Converter::ConvertDateUtc => parse_datetime(value).map(|t| Converted::Text(Cow::Owned(t))),
