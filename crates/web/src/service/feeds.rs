@@ -405,6 +405,9 @@ pub(crate) struct BatchReader<R> {
     batch_bytes: usize,
     max_record: usize,
     pending: Vec<u8>,
+    /// A batch's buffer handed back: the next one is read into it rather than into fresh
+    /// memory the kernel must fault in and zero.
+    spare: Vec<u8>,
     eof: bool,
     /// A batch known to be the last was handed out.
     ended: bool,
@@ -429,6 +432,7 @@ impl<R: Read> BatchReader<R> {
             batch_bytes: batch_bytes.max(1),
             max_record: max_record.max(batch_bytes),
             pending: Vec::new(),
+            spare: Vec::new(),
             eof: false,
             ended: false,
         }
@@ -465,7 +469,10 @@ impl<R: Read> BatchReader<R> {
             }
             let cut = if self.eof { self.pending.len() } else { rows.complete(&self.pending) };
             if cut > 0 {
-                let rest = self.pending.split_off(cut);
+                let mut rest = std::mem::take(&mut self.spare);
+                rest.clear();
+                rest.extend_from_slice(&self.pending[cut..]);
+                self.pending.truncate(cut);
                 let bytes = std::mem::replace(&mut self.pending, rest);
                 let lines = count_newlines(&bytes) + usize::from(bytes.last().is_some_and(|&b| b != b'\n'));
                 return Ok(Some(Batch { bytes, lines }));
@@ -475,6 +482,12 @@ impl<R: Read> BatchReader<R> {
             }
             want = (want + self.batch_bytes).min(self.max_record);
         }
+    }
+
+    /// Takes back a batch's buffer once its bytes are no longer needed.
+    pub(crate) fn recycle(&mut self, mut bytes: Vec<u8>) {
+        bytes.clear();
+        self.spare = bytes;
     }
 
     /// Everything was handed out.
@@ -697,6 +710,7 @@ pub async fn ingest_file(
             store.feeds().commit_batch(&commit).await?;
             totals.add(&out.counts);
             scratch.recycle(out.jsonl);
+            reader.recycle(text.into_bytes());
             progress(offset, size);
         }
         let mut summary = IngestSummary::from_counts(&feed, &source, &totals);
@@ -889,7 +903,11 @@ mod tests {
         let mut out = Vec::new();
         loop {
             match reader.next_batch(rows) {
-                Ok(Some(b)) => out.push((String::from_utf8(b.bytes).unwrap(), b.lines, reader.finished())),
+                Ok(Some(b)) => {
+                    out.push((String::from_utf8(b.bytes.clone()).unwrap(), b.lines, reader.finished()));
+                    // As ingest does: the next batch is read into this one's buffer.
+                    reader.recycle(b.bytes);
+                }
                 Ok(None) => return Ok(out),
                 Err(BatchError::RecordTooLong) => return Err("too long".into()),
                 Err(BatchError::Io(e)) => return Err(e.to_string()),
@@ -910,5 +928,11 @@ mod tests {
         // A record longer than a batch grows it, up to the limit.
         assert_eq!(batches("0123456789\nx\n", 4, 12, &lines).unwrap()[0].0, "0123456789\n");
         assert_eq!(batches("0123456789\nx\n", 4, 8, &lines).unwrap_err(), "too long");
+        // A recycled buffer carries nothing over: every batch holds only its own records.
+        let text: String = (0..200).map(|i| format!("line {i}\n")).collect();
+        let got = batches(&text, 64, 1000, &lines).unwrap();
+        assert_eq!(got.iter().map(|(t, ..)| t.as_str()).collect::<String>(), text);
+        assert_eq!(got.iter().map(|(_, n, _)| n).sum::<usize>(), 200);
+        assert!(got.iter().all(|(t, ..)| t.len() <= 64));
     }
 }
