@@ -3,13 +3,15 @@
 #
 #   bash bench/pipeline-vs-intelmq/run.sh [--rows 110000] [--duplicates 10000] [--prefixes 3000]
 #        [--skip-intelmq] [--skip-rampart] [--no-build] [--rampart-bin PATH] [--work DIR]
-#        [--intelmq-parser-log ERROR]
+#        [--runs 5] [--intelmq-parser-log ERROR]
 #
 # Builds Rampart (cargo build --release -p rampart), generates the input into the work
 # directory (default target/bench-pipeline/), runs `rampart ingest` on one core and on all
-# cores, installs IntelMQ 3.5 + pyasn into a cached virtualenv there (first run only; needs
-# PyPI), runs IntelMQ's file collector -> Shadowserver parser -> ASN lookup -> deduplicator
-# -> file output, checks that all outputs hold the same events, and prints the table.
+# cores (--runs times each, each on a fresh data directory after a sync; the table shows
+# the median run, as one run of a fifth of a second swings with the machine), installs
+# IntelMQ 3.5 + pyasn into a cached virtualenv there (first run only; needs PyPI), runs
+# IntelMQ's file collector -> Shadowserver parser -> ASN lookup -> deduplicator -> file
+# output, checks that all outputs hold the same events, and prints the table.
 # Rampart runs first: each side then starts on a quiet machine (right after IntelMQ's exit,
 # with hundreds of MiB being freed and its output written back, Rampart's runs measured 1.4
 # (one core) and 1.8 (all cores) times slower than on a quiet machine).
@@ -30,11 +32,12 @@ BUILD=1
 RAMPART_BIN="$REPO/target/release/rampart"
 WORK="$REPO/target/bench-pipeline"
 PARSER_LOG=ERROR
+RUNS=5
 INTELMQ_VERSION=3.5.0
 PYASN_VERSION=1.6.2
 SCHEMA="$REPO/crates/pipeline/data/shadowserver-schema.json"
 
-usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --rows) ROWS="$2"; shift 2 ;;
@@ -46,6 +49,7 @@ while [ $# -gt 0 ]; do
         --rampart-bin) RAMPART_BIN="$(realpath "$2")"; BUILD=0; shift 2 ;;
         --work) mkdir -p "$2"; WORK="$(cd "$2" && pwd)"; shift 2 ;;
         --intelmq-parser-log) PARSER_LOG="$2"; shift 2 ;;
+        --runs) RUNS="$2"; shift 2 ;;
         --schema) SCHEMA="$(realpath "$2")"; shift 2 ;;
         -h|--help) usage 0 ;;
         *) echo "unknown argument: $1" >&2; usage 2 ;;
@@ -82,19 +86,26 @@ python3 "$HERE/generate.py" "$WORK" --rows "$ROWS" --duplicates "$DUPLICATES" --
 # --- Rampart -----------------------------------------------------------------------------
 run_rampart() {  # mode, then the command prefix (e.g. taskset -c 0)
     local mode="$1"; shift
-    local data="$WORK/rampart-data" out="$WORK/rampart-$mode.jsonl"
-    rm -rf "$data" "$out" "$WORK/rampart-$mode.summary.json" "$WORK/rampart-$mode.time"
-    mkdir -p "$data"
-    echo "\$ $* rampart --data-dir $data ingest --routing $WORK/asn.tsv --output intelmq-jsonl:$out --no-raw --summary-json $WORK/rampart-$mode.summary.json $CSV"
-    if /usr/bin/time -v -o "$WORK/rampart-$mode.time" "$@" "$RAMPART_BIN" --data-dir "$data" ingest \
-            --routing "$WORK/asn.tsv" --output "intelmq-jsonl:$out" --no-raw \
-            --summary-json "$WORK/rampart-$mode.summary.json" "$CSV" >"$WORK/rampart-$mode.log" 2>&1; then
-        tail -n 12 "$WORK/rampart-$mode.log" | tr '\r' '\n' | sed -n '/./p' | tail -n 12 | sed 's/^/  /'
-    else
-        echo "rampart ingest failed ($mode); its output:" >&2
-        tail -n 30 "$WORK/rampart-$mode.log" >&2
-        STATUS=1
-    fi
+    local data="$WORK/rampart-data" out="$WORK/rampart-$mode.jsonl" run
+    rm -f "$WORK/rampart-$mode".*.summary.json "$WORK/rampart-$mode".*.time
+    echo "\$ $* rampart --data-dir $data ingest --routing $WORK/asn.tsv --output intelmq-jsonl:$out --no-raw --summary-json $WORK/rampart-$mode.N.summary.json $CSV"
+    for run in $(seq "$RUNS"); do
+        rm -rf "$data" "$out"
+        mkdir -p "$data"
+        # The last run's files are written back now, not while this run writes its own.
+        sync
+        if /usr/bin/time -v -o "$WORK/rampart-$mode.$run.time" "$@" "$RAMPART_BIN" --data-dir "$data" ingest \
+                --routing "$WORK/asn.tsv" --output "intelmq-jsonl:$out" --no-raw \
+                --summary-json "$WORK/rampart-$mode.$run.summary.json" "$CSV" >"$WORK/rampart-$mode.log" 2>&1; then
+            [ "$run" = 1 ] && tail -n 12 "$WORK/rampart-$mode.log" | tr '\r' '\n' | sed -n '/./p' | tail -n 3 | sed 's/^/  /'
+            echo "  run $run: $(python3 -c 'import json,sys; print(round(json.load(open(sys.argv[1]))["seconds"], 3))' "$WORK/rampart-$mode.$run.summary.json") s"
+        else
+            echo "rampart ingest failed ($mode); its output:" >&2
+            tail -n 30 "$WORK/rampart-$mode.log" >&2
+            STATUS=1
+            return
+        fi
+    done
 }
 
 if [ "$SKIP_RAMPART" = 0 ]; then
