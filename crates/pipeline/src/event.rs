@@ -228,6 +228,9 @@ pub mod fields {
 /// booleans; everything else is a string. `Json` is an `extra.*` value that is itself
 /// JSON (an object or array), kept as its text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+// A word-wide tag: a kind and its text pass between the conversion steps in memory, and with
+// a one-byte tag the padding after it was copied in odd-sized pieces whose reloads stalled.
+#[repr(u64)]
 pub enum Kind {
     Text,
     Integer,
