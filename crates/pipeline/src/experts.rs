@@ -204,7 +204,7 @@ fn mix(mut x: u64) -> u64 {
 
 /// The up to 7 bytes of `rest` as a zero-padded little-endian word, read in two or three
 /// overlapping loads rather than byte by byte (overlapping bytes are the same bytes).
-fn tail_word(rest: &[u8]) -> u64 {
+pub(crate) fn tail_word(rest: &[u8]) -> u64 {
     let len = rest.len();
     match len {
         0 => 0,
