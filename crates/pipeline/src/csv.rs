@@ -409,7 +409,7 @@ mod tests {
         }
 
         #[test]
-        fn plain_lines_read_as_the_byte_by_byte_reader_reads_them(text in "[a\",\r\n ]{0,120}") {
+        fn plain_lines_read_as_the_byte_by_byte_reader_reads_them(text in "[a\",\r\n é]{0,120}") {
             proptest::prop_assert_eq!(read_all_with(&text, true), read_all_with(&text, false), "{:?}", text);
         }
 
