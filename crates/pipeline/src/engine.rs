@@ -218,7 +218,6 @@ struct RowMeta {
     extras: Option<Box<RowExtras>>,
 }
 
-#[derive(Default)]
 struct RowExtras {
     notify: Option<BTreeMap<String, String>>,
     incident: Option<(String, BTreeMap<String, String>)>,

@@ -519,7 +519,6 @@ pub fn write_json_string(out: &mut Vec<u8>, s: &str) {
 /// stride; a loop over their bytes, as the compiler left the short ones, took a compare
 /// and a branch per byte.
 fn needs_escape(bytes: &[u8]) -> bool {
-    const HIGH: u64 = 0x8080_8080_8080_8080;
     let len = bytes.len();
     if len < 8 {
         if len == 0 {
@@ -541,9 +540,11 @@ fn needs_escape(bytes: &[u8]) -> bool {
     found != 0
 }
 
+/// The high bit of each byte of a word.
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
 /// The high bit of every byte of `word` that JSON escapes, and no other bit.
 fn escape_bytes(word: u64) -> u64 {
-    const HIGH: u64 = 0x8080_8080_8080_8080;
     const LOW: u64 = 0x7F7F_7F7F_7F7F_7F7F;
     let zero = |w: u64| !(((w & LOW) + LOW) | w | LOW);
     // Below 0x20: the low seven bits are under 0x20 and the high bit is clear.

@@ -87,6 +87,13 @@ fn chunk16(bytes: &[u8; 16]) -> (u16, u16) {
 
 #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
 fn chunk16(bytes: &[u8; 16]) -> (u16, u16) {
+    chunk16_bytewise(bytes)
+}
+
+/// [`chunk16`] a byte at a time: for other targets, and the reference the tests hold the
+/// vector one to.
+#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
+fn chunk16_bytewise(bytes: &[u8; 16]) -> (u16, u16) {
     bytes
         .iter()
         .enumerate()
@@ -179,6 +186,13 @@ mod tests {
         assert_eq!(fields(r#""open"#), None);
         assert_eq!(fields(r#""a"b,c"#), None);
         assert_eq!(fields(r#""a"""#), None, "a doubled quote at the end leaves the field open");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn vector_masks_are_the_bytewise_ones(bytes in proptest::array::uniform16(proptest::sample::select(vec![b'"', b',', b'a', 0, 0x80, 0xA2, 0xAC]))) {
+            proptest::prop_assert_eq!(chunk16(&bytes), chunk16_bytewise(&bytes));
+        }
     }
 
     #[test]
