@@ -26,11 +26,28 @@ impl SqliteStore {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(10))
+            .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
-        let writer = SqlitePoolOptions::new().max_connections(1).min_connections(1).connect_with(options.clone()).await?;
-        let readers = SqlitePoolOptions::new().max_connections(reader_count()).connect_with(options.pragma("query_only", "ON")).await?;
-        Ok(Self { path: path.to_path_buf(), writer, readers })
+        // Two processes opening a new file at once (two `rampart ingest` runs, say) can find it
+        // locked while the other switches it to WAL; SQLite answers that at once, without
+        // waiting out the busy timeout, so the open is tried again for as long.
+        let started = std::time::Instant::now();
+        loop {
+            let opened = async {
+                let writer = SqlitePoolOptions::new().max_connections(1).min_connections(1).connect_with(options.clone()).await?;
+                let readers = SqlitePoolOptions::new()
+                    .max_connections(reader_count())
+                    .connect_with(options.clone().pragma("query_only", "ON"))
+                    .await?;
+                Ok::<_, sqlx::Error>((writer, readers))
+            }
+            .await;
+            match opened {
+                Ok((writer, readers)) => return Ok(Self { path: path.to_path_buf(), writer, readers }),
+                Err(e) if is_busy(&e) && started.elapsed() < BUSY_TIMEOUT => tokio::time::sleep(Duration::from_millis(20)).await,
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -67,6 +84,17 @@ impl SqliteStore {
     pub async fn close(&self) {
         self.readers.close().await;
         self.writer.close().await;
+    }
+}
+
+/// How long a writer waits for another one.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// SQLite's "database is locked" (`SQLITE_BUSY`, `SQLITE_LOCKED` and their extended codes).
+fn is_busy(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(e) => e.code().and_then(|c| c.parse::<i32>().ok()).is_some_and(|c| matches!(c & 0xff, 5 | 6)),
+        _ => false,
     }
 }
 
