@@ -16,21 +16,10 @@ use rampart_pipeline::csv::RecordInfo;
 use rampart_pipeline::engine::{self, BatchInput, FingerprintSet, RowParser, Scratch, Stages};
 use rampart_pipeline::event::Event;
 use rampart_pipeline::experts::DedupeKeys;
-use rampart_pipeline::shadowserver::{CompiledReport, Schema};
-use std::borrow::Cow;
+use rampart_pipeline::memo::{MemoArena, RowMemo};
+use rampart_pipeline::shadowserver::{CsvReportRows, Schema};
 use std::process::ExitCode;
 use std::time::Instant;
-
-struct Report {
-    compiled: CompiledReport,
-    header: String,
-}
-
-impl RowParser for Report {
-    fn parse_row<'a>(&'a self, fields: &[Cow<'a, str>], record: RecordInfo<'a>, event: &mut Event<'a>) -> Result<(), String> {
-        self.compiled.parse_row(fields, record, &self.header, event).map_err(|e| e.problem.to_string())
-    }
-}
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -52,7 +41,8 @@ fn main() -> ExitCode {
     let file_name = std::path::Path::new(csv_path).file_name().and_then(|n| n.to_str()).unwrap_or_default();
     let schema = Schema::builtin();
     let report = schema.report_for_file_name(file_name).expect("a Shadowserver report type in the file name");
-    let parser = Report { compiled: report.compile(&columns).expect("the report compiles").with_raw(false), header: header.to_string() };
+    let parser =
+        CsvReportRows { report: report.compile(&columns).expect("the report compiles").with_raw(false), header_line: header.to_string() };
     let keys = DedupeKeys::default();
     let stages = Stages {
         index: &index,
@@ -140,12 +130,17 @@ impl Stage {
 }
 
 /// Runs every row up to `stage`; returns the seconds it took.
-fn run_stage(stage: Stage, batches: &[(usize, &str)], parser: &Report, index: &ConstituencyIndex, keys: &DedupeKeys) -> f64 {
+fn run_stage(stage: Stage, batches: &[(usize, &str)], parser: &CsvReportRows, index: &ConstituencyIndex, keys: &DedupeKeys) -> f64 {
     let started = Instant::now();
-    let (mut cells, mut event, mut buf, mut json) = (Vec::new(), Event::new(), String::new(), Vec::with_capacity(1 << 16));
+    let (mut buf, mut json) = (String::new(), Vec::with_capacity(1 << 16));
+    // As the engine does: what the parser remembers lasts one batch.
+    let mut arena = MemoArena::default();
     // Folded into the result so that no step can be left out as unused.
     let mut check = 0usize;
     for (first_line, batch) in batches {
+        arena.clear();
+        let mut memo = RowMemo::new(&arena);
+        let (mut cells, mut event) = (Vec::new(), Event::new());
         let mut reader = rampart_pipeline::csv::CsvReader::new(batch);
         while let Some(Ok(info)) = reader.next_record(&mut cells) {
             check += cells.len();
@@ -153,7 +148,7 @@ fn run_stage(stage: Stage, batches: &[(usize, &str)], parser: &Report, index: &C
                 continue;
             }
             event.clear();
-            let _ = parser.parse_row(&cells, RecordInfo { line: first_line + info.line, raw: info.raw }, &mut event);
+            let _ = parser.parse_row_with_memo(&cells, RecordInfo { line: first_line + info.line, raw: info.raw }, &mut event, &mut memo);
             check += event.len();
             if stage == Stage::Parse {
                 continue;

@@ -9,6 +9,7 @@ use crate::csv::RecordInfo;
 use crate::event::{fields, read_intelmq_json, Event, FieldId, FieldTable, Kind, Rendered};
 use crate::experts::{self, DedupeKeys, Routed};
 pub use crate::mapping::LineParser;
+use crate::memo::{MemoArena, RowMemo};
 use crate::rules::RuleSet;
 use rampart_core::constituency::resolve::ConstituencyIndex;
 use std::borrow::Cow;
@@ -21,6 +22,19 @@ pub trait RowParser: Send + Sync {
     /// `record.line` is the row's line in the whole input. Values may borrow from the
     /// parser (its constants) as well as from the input.
     fn parse_row<'a>(&'a self, fields: &[Cow<'a, str>], record: RecordInfo<'a>, event: &mut Event<'a>) -> Result<(), String>;
+
+    /// [`RowParser::parse_row`] for one of a run of rows, which may take what `memo`
+    /// remembers of the rows before it. By default it remembers nothing.
+    fn parse_row_with_memo<'a>(
+        &'a self,
+        fields: &[Cow<'a, str>],
+        record: RecordInfo<'a>,
+        event: &mut Event<'a>,
+        memo: &mut RowMemo<'a>,
+    ) -> Result<(), String> {
+        let _ = memo;
+        self.parse_row(fields, record, event)
+    }
 }
 
 /// What the stages after parsing need.
@@ -234,6 +248,8 @@ enum RowResult {
 
 struct Piece {
     json: Vec<u8>,
+    /// Handed back to the batch's scratch.
+    arena: Option<MemoArena>,
     rows: Vec<RowResult>,
     types: Vec<String>,
     /// Its events' fingerprints are already in the batch's set (the piece was alone).
@@ -338,6 +354,7 @@ fn after_parse<'t>(
 /// One piece of a batch and what it runs with.
 struct PieceRun<'t, 's> {
     text: &'t str,
+    arena: MemoArena,
     /// The 0-based physical line the piece starts at, in the whole input.
     first_line: usize,
     stages: &'s Stages<'t>,
@@ -347,13 +364,30 @@ struct PieceRun<'t, 's> {
 
 impl Piece {
     fn new(json: Vec<u8>, seen: &Seen<'_>, rows: usize) -> Piece {
-        Piece { json, rows: Vec::with_capacity(rows), types: Vec::new(), settled: matches!(seen, Seen::Owned(_)) }
+        Piece { json, arena: None, rows: Vec::with_capacity(rows), types: Vec::new(), settled: matches!(seen, Seen::Owned(_)) }
     }
 }
 
 fn run_csv_piece<'t>(parser: &'t dyn RowParser, run: PieceRun<'t, '_>) -> Piece {
-    let PieceRun { text, first_line, stages, json, mut seen } = run;
+    let PieceRun { text, arena, first_line, stages, json, mut seen } = run;
     let mut piece = Piece::new(json, &seen, text.len() / 64);
+    csv_rows(parser, text, first_line, stages, &arena, &mut piece, &mut seen);
+    piece.arena = Some(arena);
+    piece
+}
+
+/// The rows of a CSV piece, into `piece`; `arena` holds what the parser remembers from row
+/// to row.
+fn csv_rows<'t>(
+    parser: &'t dyn RowParser,
+    text: &'t str,
+    first_line: usize,
+    stages: &Stages<'t>,
+    arena: &MemoArena,
+    piece: &mut Piece,
+    seen: &mut Seen<'_>,
+) {
+    let mut memo = RowMemo::new(arena);
     let run_fields = RunFields::new(stages);
     let mut reader = crate::csv::CsvReader::new(text);
     let mut cells: Vec<Cow<'_, str>> = Vec::with_capacity(64);
@@ -375,13 +409,12 @@ fn run_csv_piece<'t>(parser: &'t dyn RowParser, run: PieceRun<'t, '_>) -> Piece 
             continue;
         }
         event.clear();
-        let row = match parser.parse_row(&cells, RecordInfo { line, raw: info.raw }, &mut event) {
-            Ok(()) => after_parse(&mut event, stages, &run_fields, &mut buf, line, &mut piece, &mut seen),
+        let row = match parser.parse_row_with_memo(&cells, RecordInfo { line, raw: info.raw }, &mut event, &mut memo) {
+            Ok(()) => after_parse(&mut event, stages, &run_fields, &mut buf, line, piece, seen),
             Err(reason) => RowResult::Quarantined(Quarantined { line, reason, raw: info.raw.to_string() }),
         };
         piece.rows.push(row);
     }
-    piece
 }
 
 /// IntelMQ JSON lines as a line format.
@@ -395,8 +428,9 @@ impl LineParser for IntelmqLines {
 }
 
 fn run_lines_piece<'t>(parser: &'t dyn LineParser, run: PieceRun<'t, '_>) -> Piece {
-    let PieceRun { text, first_line, stages, json, mut seen } = run;
+    let PieceRun { text, arena, first_line, stages, json, mut seen } = run;
     let mut piece = Piece::new(json, &seen, text.len() / 256);
+    piece.arena = Some(arena);
     let run_fields = RunFields::new(stages);
     let mut buf = String::new();
     for (i, raw) in text.lines().enumerate() {
@@ -424,11 +458,12 @@ pub enum BatchInput<'t> {
     Lines { parser: &'t dyn LineParser, text: &'t str, first_line: usize },
 }
 
-/// Output buffers kept from one batch to the next: fresh ones each time would cost
-/// page faults on every batch.
+/// Output buffers and memo arenas kept from one batch to the next: fresh ones each time
+/// would cost page faults on every batch.
 #[derive(Debug, Default)]
 pub struct Scratch {
     pieces: Vec<Vec<u8>>,
+    arenas: Vec<MemoArena>,
 }
 
 impl Scratch {
@@ -455,24 +490,26 @@ pub fn process_batch<'t>(
     let csv_quotes = matches!(input, BatchInput::Csv { .. });
     // Room for the batch's fingerprints up front rather than by doubling as they come.
     seen.reserve(text.len() / 128);
-    let jobs: Vec<((usize, &str), Vec<u8>)> = split_pieces(text, threads.max(1), csv_quotes)
+    let jobs: Vec<((usize, &str), Vec<u8>, MemoArena)> = split_pieces(text, threads.max(1), csv_quotes)
         .into_iter()
         .map(|p| {
             let mut buf = scratch.pieces.pop().unwrap_or_default();
             buf.clear();
             buf.reserve(p.1.len() * 4);
-            (p, buf)
+            let mut arena = scratch.arenas.pop().unwrap_or_default();
+            arena.clear();
+            (p, buf, arena)
         })
         .collect();
-    let run = |((offset, text), json): ((usize, &'t str), Vec<u8>), seen: Seen<'_>| {
-        let piece = PieceRun { text, first_line: first_line + offset, stages, json, seen };
+    let run = |((offset, text), json, arena): ((usize, &'t str), Vec<u8>, MemoArena), seen: Seen<'_>| {
+        let piece = PieceRun { text, arena, first_line: first_line + offset, stages, json, seen };
         match &input {
             BatchInput::Csv { parser, .. } => run_csv_piece(*parser, piece),
             BatchInput::JsonLines { .. } => run_lines_piece(&IntelmqLines, piece),
             BatchInput::Lines { parser, .. } => run_lines_piece(*parser, piece),
         }
     };
-    let pieces: Vec<Piece> = if jobs.len() <= 1 {
+    let mut pieces: Vec<Piece> = if jobs.len() <= 1 {
         jobs.into_iter().map(|job| run(job, Seen::Owned(&mut *seen))).collect()
     } else {
         let before: &FingerprintSet = seen;
@@ -484,6 +521,7 @@ pub fn process_batch<'t>(
             handles.into_iter().map(|h| h.join().expect("a pipeline thread does not panic")).collect()
         })
     };
+    scratch.arenas.extend(pieces.iter_mut().filter_map(|p| p.arena.take()));
     let (out, buffers) = merge(pieces, seen);
     scratch.pieces.extend(buffers);
     out

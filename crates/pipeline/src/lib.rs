@@ -11,5 +11,6 @@ pub mod event;
 pub mod experts;
 pub mod ip;
 pub mod mapping;
+pub mod memo;
 pub mod rules;
 pub mod shadowserver;

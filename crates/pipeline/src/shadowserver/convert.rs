@@ -54,6 +54,12 @@ impl Converter {
         Converter::ValidateToNone,
     ];
 
+    /// Whether the converter looks at other columns of the row than its own; the outcome of
+    /// any other depends on its value alone.
+    pub(crate) fn reads_row(self) -> bool {
+        matches!(self, Converter::CategoryOrDetail | Converter::ConvertHttpHostAndUrl)
+    }
+
     pub(crate) fn name(self) -> &'static str {
         match self {
             Converter::AddUtcToTimestamp => "add_UTC_to_timestamp",

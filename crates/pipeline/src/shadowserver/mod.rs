@@ -25,17 +25,20 @@
 
 mod convert;
 mod schema;
+mod step;
 
 pub use schema::{report_type_from_file_name, Report, Schema, SchemaError, BUILTIN_SCHEMA_JSON};
 
 use crate::csv::{CsvError, CsvReader, RecordInfo};
 use crate::event::{fields, valid_field_name, Event, EventError, FieldId, Kind, Rendered};
-use convert::{Converted, Converter, FieldType, RowColumns};
+use crate::memo::RowMemo;
+use convert::{Converted, Converter, RowColumns};
 use schema::{ConverterName, Mapping, Target};
 use serde_json::Value;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
+use step::{run_step, Done, Made, Slot};
 
 /// A report that cannot be parsed at all (as opposed to one bad row).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -137,16 +140,8 @@ struct Step {
     column: usize,
     slot: Slot,
     converter: Option<Converter>,
-}
-
-/// Where a mapped value goes, resolved.
-#[derive(Debug, Clone, Copy)]
-enum Slot {
-    /// A harmonised field, sanitised by its type.
-    Field(FieldId, FieldType),
-    /// An `extra.*` field, stored as converted.
-    Extra(FieldId),
-    Ignore,
+    /// Its outcome depends on its value alone, so a [`RowMemo`] may keep it.
+    memo: bool,
 }
 
 impl Report {
@@ -247,7 +242,7 @@ impl Report {
             ),
             Target::Field(name) => field_slot(name, feed)?,
         };
-        Ok(Step { column, slot, converter })
+        Ok(Step { column, slot, converter, memo: !converter.is_some_and(Converter::reads_row) })
     }
 }
 
@@ -424,7 +419,20 @@ impl CompiledReport {
         header_line: &str,
         event: &mut Event<'a>,
     ) -> Result<(), RowError> {
-        self.fill(fields, record.line, RawSource::Csv { header: header_line, line: record.raw }, event)
+        self.fill(fields, record.line, RawSource::Csv { header: header_line, line: record.raw }, event, None)
+    }
+
+    /// [`CompiledReport::parse_row`], taking what `memo` remembers of the rows before (which
+    /// must all be rows of this report) and remembering this row's values for the next.
+    pub fn parse_row_with_memo<'a>(
+        &'a self,
+        fields: &[Cow<'a, str>],
+        record: RecordInfo<'a>,
+        header_line: &str,
+        event: &mut Event<'a>,
+        memo: &mut RowMemo<'a>,
+    ) -> Result<(), RowError> {
+        self.fill(fields, record.line, RawSource::Csv { header: header_line, line: record.raw }, event, Some(memo))
     }
 
     /// As [`CompiledReport::parse_row`] for a row of a JSON report; `line` is its position.
@@ -435,10 +443,17 @@ impl CompiledReport {
             return Err(RowError { line, problem: RowProblem::DifferentColumns });
         }
         let fields: Vec<Cow<'a, str>> = row.values.iter().map(|v| Cow::Borrowed(v.as_str())).collect();
-        self.fill(&fields, line, RawSource::Verbatim(&row.raw), event)
+        self.fill(&fields, line, RawSource::Verbatim(&row.raw), event, None)
     }
 
-    fn fill<'a>(&'a self, fields: &[Cow<'a, str>], line: usize, raw: RawSource<'_>, event: &mut Event<'a>) -> Result<(), RowError> {
+    fn fill<'a>(
+        &'a self,
+        fields: &[Cow<'a, str>],
+        line: usize,
+        raw: RawSource<'_>,
+        event: &mut Event<'a>,
+        mut memo: Option<&mut RowMemo<'a>>,
+    ) -> Result<(), RowError> {
         let fail = |problem| RowError { line, problem };
         event.clear();
         let found = fields.len();
@@ -449,54 +464,34 @@ impl CompiledReport {
         event.set_rendered(&self.feed_name);
         let mut pending = Pending::new(expected, found);
 
-        for step in &self.required {
+        for (index, step) in self.required.iter().enumerate() {
             let Some(value) = fields.get(step.column) else {
                 return Err(fail(RowProblem::MissingRequiredValue { column: self.columns[step.column].clone(), found, expected }));
             };
             pending.set(step.column);
-            let converted = match self.run(step, value, fields) {
-                Ok(Some(converted)) => converted,
+            let memo = memo.as_deref_mut().filter(|_| step.memo);
+            match run_step(memo, index, value, event, || self.make(step, value, fields)) {
                 // IntelMQ: nothing to set, and the column stays for `extra`.
-                Ok(None) => continue,
+                Ok(Done::Nothing) => continue,
+                Ok(Done::Taken) => pending.clear(step.column),
+                Ok(Done::Refused) => return Err(fail(self.invalid_value(step, value))),
                 Err(e) => return Err(fail(self.conversion_failed(step, value, e))),
-            };
-            match step.slot {
-                Slot::Ignore => {}
-                Slot::Extra(id) => set_extra(event, id, converted),
-                Slot::Field(id, ty) => {
-                    if !converted.is_ignored() && !set_field(event, id, ty, converted) {
-                        return Err(fail(self.invalid_value(step, id, value)));
-                    }
-                }
             }
-            pending.clear(step.column);
         }
 
-        for step in &self.optional {
+        let first_optional = self.required.len();
+        for (index, step) in self.optional.iter().enumerate() {
             let Some(value) = fields.get(step.column) else {
                 // Absent from a short row: IntelMQ's `None`, nothing to do.
                 continue;
             };
-            let converted = match self.run(step, value, fields) {
-                Ok(Some(converted)) => converted,
-                Ok(None) => {
-                    pending.clear(step.column);
-                    continue;
-                }
+            let memo = memo.as_deref_mut().filter(|_| step.memo);
+            match run_step(memo, first_optional + index, value, event, || self.make(step, value, fields)) {
+                Ok(Done::Nothing | Done::Taken) => pending.clear(step.column),
+                // Not valid for the field: IntelMQ keeps the column for `extra`.
+                Ok(Done::Refused) => pending.set(step.column),
                 Err(e) => return Err(fail(self.conversion_failed(step, value, e))),
-            };
-            match step.slot {
-                Slot::Ignore => {}
-                Slot::Extra(id) => set_extra(event, id, converted),
-                Slot::Field(id, ty) => {
-                    // Not valid for the field: IntelMQ keeps the column for `extra`.
-                    if !converted.is_ignored() && !set_field(event, id, ty, converted) {
-                        pending.set(step.column);
-                        continue;
-                    }
-                }
             }
-            pending.clear(step.column);
         }
 
         for constant in &self.constants {
@@ -505,14 +500,25 @@ impl CompiledReport {
         if self.raw {
             event.set(self.raw_id, raw.encode());
         }
+        let first_leftover = first_optional + self.optional.len();
         for (i, value) in fields.iter().enumerate() {
             if pending.get(i) && !value.is_empty() {
                 if let Some(id) = self.leftover[i] {
-                    event.set(id, value.clone());
+                    let _ =
+                        run_step(memo.as_deref_mut(), first_leftover + i, value, event, || Ok(Made::Set(id, Kind::Text, value.clone())));
                 }
             }
         }
         Ok(())
+    }
+
+    /// What a step makes of its value.
+    #[inline(always)]
+    fn make<'a>(&self, step: &Step, value: &Cow<'a, str>, fields: &[Cow<'a, str>]) -> Result<Made<'a>, convert::ConvertError> {
+        Ok(match self.run(step, value, fields)? {
+            Some(converted) => Made::for_slot(step.slot, converted),
+            None => Made::Nothing,
+        })
     }
 
     /// Runs a step's converter. The error stays small (the row's problem is spelled out in
@@ -536,25 +542,37 @@ impl CompiledReport {
     }
 
     #[cold]
-    fn invalid_value(&self, step: &Step, field: FieldId, value: &str) -> RowProblem {
-        RowProblem::InvalidValue { column: self.columns[step.column].clone(), field: field.name(), value: shorten(value) }
+    fn invalid_value(&self, step: &Step, value: &str) -> RowProblem {
+        let field = match step.slot {
+            Slot::Field(id, _) | Slot::Extra(id) => id.name(),
+            Slot::Ignore => "",
+        };
+        RowProblem::InvalidValue { column: self.columns[step.column].clone(), field, value: shorten(value) }
     }
 }
 
-/// A harmonised field's value goes in sanitised by its type; false when the type refuses it.
-fn set_field<'a>(event: &mut Event<'a>, id: FieldId, ty: FieldType, converted: Converted<'a>) -> bool {
-    let Some((kind, text)) = convert::harmonise(ty, converted) else { return false };
-    event.set_kind(id, kind, text);
-    true
+/// A compiled report with the header line of its file: the engine's parser for the file's
+/// rows ([`crate::engine::RowParser`]).
+pub struct CsvReportRows {
+    pub report: CompiledReport,
+    /// For `raw`, as IntelMQ writes it.
+    pub header_line: String,
 }
 
-/// An `extra.*` value goes in as converted; an empty text is dropped.
-fn set_extra<'a>(event: &mut Event<'a>, id: FieldId, converted: Converted<'a>) {
-    if matches!(&converted, Converted::Text(t) if t.is_empty()) {
-        return;
+impl crate::engine::RowParser for CsvReportRows {
+    fn parse_row<'a>(&'a self, fields: &[Cow<'a, str>], record: RecordInfo<'a>, event: &mut Event<'a>) -> Result<(), String> {
+        self.report.parse_row(fields, record, &self.header_line, event).map_err(|e| e.problem.to_string())
     }
-    let (kind, text) = converted.into_extra();
-    event.set_kind(id, kind, text);
+
+    fn parse_row_with_memo<'a>(
+        &'a self,
+        fields: &[Cow<'a, str>],
+        record: RecordInfo<'a>,
+        event: &mut Event<'a>,
+        memo: &mut RowMemo<'a>,
+    ) -> Result<(), String> {
+        self.report.parse_row_with_memo(fields, record, &self.header_line, event, memo).map_err(|e| e.problem.to_string())
+    }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -11,9 +11,8 @@ use super::{ServiceError, ServiceResult};
 use chrono::Utc;
 use rampart_core::constituency::resolve::{ConstituencyIndex, RoutingRow};
 use rampart_core::notification::{DirectiveSource, NewDirective, NotificationFormat};
-use rampart_pipeline::csv::{count_newlines, CsvReader, RecordInfo};
+use rampart_pipeline::csv::{count_newlines, CsvReader};
 use rampart_pipeline::engine::{self, BatchInput, BatchOutput, Counts, FingerprintSet, LineParser, RowParser, Scratch, Stages};
-use rampart_pipeline::event::Event;
 use rampart_pipeline::experts::DedupeKeys;
 use rampart_pipeline::mapping::{MappingFormat, MappingSpec};
 use rampart_pipeline::rules::RuleSet;
@@ -21,7 +20,6 @@ use rampart_pipeline::shadowserver;
 use rampart_store::feeds::BatchCommit;
 use rampart_store::{Actor, Store};
 use serde::Serialize;
-use std::borrow::Cow;
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -162,18 +160,6 @@ impl IngestSummary {
     }
 }
 
-/// The Shadowserver parser for one file, with its header.
-struct ShadowserverRows {
-    report: shadowserver::CompiledReport,
-    header_line: String,
-}
-
-impl RowParser for ShadowserverRows {
-    fn parse_row<'a>(&'a self, fields: &[Cow<'a, str>], record: RecordInfo<'a>, event: &mut Event<'a>) -> Result<(), String> {
-        self.report.parse_row(fields, record, &self.header_line, event).map_err(|e| e.problem.to_string())
-    }
-}
-
 /// A CSV file's parser with its header line (kept with quarantined rows) and the
 /// feed's default name.
 pub(crate) struct CsvRows {
@@ -311,7 +297,7 @@ fn csv_rows(format: &FeedFormat, header_line: String, file_name: &str, opts: &In
             let compiled =
                 report.compile(&refs).map_err(|e| ServiceError::Invalid(format!("{file_name}: {e}")))?.with_raw(opts.include_raw);
             let feed_name = compiled.feed_name().to_string();
-            let rows = ShadowserverRows { report: compiled, header_line: header_line.clone() };
+            let rows = shadowserver::CsvReportRows { report: compiled, header_line: header_line.clone() };
             Ok(CsvRows { parser: Box::new(rows), header_line, feed_name })
         }
         FeedFormat::Mapping(spec) => {

@@ -1,0 +1,293 @@
+//! What a column's value became, remembered for the rows after it.
+//!
+//! A feed repeats itself column by column: the protocol, the port, the tag, the country, the
+//! region, the sector come back row after row. Converting such a value again, writing its JSON
+//! member and hashing it for the fingerprint gives what it gave the row before. A [`RowMemo`]
+//! keeps, per mapping step, each value it met with what it became, as a [`Rendered`] field when
+//! it set one; a row then takes that in place of the work. Steps whose values rarely repeat
+//! (addresses, host names) stop asking after a few dozen rows.
+//!
+//! The outcome of a step must depend on the value alone: a parser only remembers steps that
+//! do not look at other columns.
+
+use crate::event::Rendered;
+use crate::experts::tail_word;
+use std::cell::{Cell, OnceCell};
+
+/// What one step made of one value.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    /// The converter made nothing of it (IntelMQ's `None`).
+    Nothing,
+    /// Taken, and nothing set: an ignored value or an empty `extra.*` one.
+    Taken,
+    /// Taken, and this field set.
+    Set(Rendered),
+    /// The field's type refused the converted value.
+    Refused,
+}
+
+#[derive(Debug)]
+struct Entry {
+    value: Box<str>,
+    outcome: Outcome,
+}
+
+/// The room a [`RowMemo`] keeps its outcomes in: a fixed number of them, so a piece of input
+/// with ever new values costs bounded memory. Kept from batch to batch.
+#[derive(Debug)]
+pub struct MemoArena {
+    entries: Box<[OnceCell<Entry>]>,
+    used: Cell<usize>,
+}
+
+/// How many outcomes one piece of input may remember in all.
+const ARENA_ENTRIES: usize = 2048;
+
+impl Default for MemoArena {
+    fn default() -> Self {
+        MemoArena { entries: (0..ARENA_ENTRIES).map(|_| OnceCell::new()).collect(), used: Cell::new(0) }
+    }
+}
+
+impl MemoArena {
+    /// Forgets everything, for the next piece of input.
+    pub fn clear(&mut self) {
+        for entry in &mut self.entries[..self.used.get()] {
+            entry.take();
+        }
+        self.used.set(0);
+    }
+
+    fn has_room(&self) -> bool {
+        self.used.get() < self.entries.len()
+    }
+
+    /// Keeps `entry`; `None` when there is no room left.
+    fn keep(&self, entry: Entry) -> Option<&Entry> {
+        let at = self.used.get();
+        let cell = self.entries.get(at)?;
+        self.used.set(at + 1);
+        Some(cell.get_or_init(|| entry))
+    }
+}
+
+/// After this many lookups a step is judged, and again after every window of as many:
+/// it stays only while at least three in four of its values were found.
+const WINDOW: u32 = 64;
+
+/// Remembered values per step: a table indexed by a hash of the value, one value per place
+/// (a newer value takes the place of an older one).
+const PLACES: usize = 64;
+
+/// A value as two words and its length: values of up to 16 bytes compare without a call.
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
+struct Key {
+    len: usize,
+    low: u64,
+    high: u64,
+}
+
+impl Key {
+    #[inline]
+    fn of(value: &str) -> Key {
+        let bytes = value.as_bytes();
+        let len = bytes.len();
+        let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
+        let (low, high) = match len {
+            0..=8 => (tail_word(bytes), 0),
+            // The last eight bytes overlap the first eight for lengths under 16.
+            _ => (word(0), word(len - 8)),
+        };
+        Key { len, low, high }
+    }
+
+    #[inline]
+    fn place(&self) -> usize {
+        let mixed = (self.low ^ self.high.rotate_left(23) ^ self.len as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        (mixed >> (64 - PLACES.trailing_zeros())) as usize
+    }
+}
+
+#[derive(Clone, Copy, Default)]
+struct Place<'a> {
+    key: Key,
+    /// The whole value, for values the key does not hold whole.
+    value: &'a str,
+    outcome: Option<&'a Outcome>,
+}
+
+#[derive(Default)]
+struct StepMemo<'a> {
+    places: Vec<Place<'a>>,
+    lookups: u32,
+    hits: u32,
+    off: bool,
+}
+
+/// One piece's remembered outcomes, per step of the parser's choosing (a small index).
+pub struct RowMemo<'a> {
+    arena: &'a MemoArena,
+    steps: Vec<StepMemo<'a>>,
+}
+
+/// What a lookup says.
+pub(crate) enum Lookup<'a> {
+    /// The value's outcome, from an earlier row.
+    Found(&'a Outcome),
+    /// Not known yet: work it out and [`RowMemo::remember`] it.
+    Unknown,
+    /// This step's values rarely repeat: work it out and do not remember it.
+    Off,
+}
+
+impl<'a> RowMemo<'a> {
+    pub fn new(arena: &'a MemoArena) -> RowMemo<'a> {
+        RowMemo { arena, steps: Vec::new() }
+    }
+
+    #[inline]
+    fn step(&mut self, step: usize) -> &mut StepMemo<'a> {
+        if step >= self.steps.len() {
+            self.grow(step);
+        }
+        &mut self.steps[step]
+    }
+
+    #[cold]
+    fn grow(&mut self, step: usize) {
+        self.steps.resize_with(step + 1, StepMemo::default);
+    }
+
+    #[inline]
+    pub(crate) fn lookup(&mut self, step: usize, value: &str) -> Lookup<'a> {
+        let has_room = self.arena.has_room();
+        let memo = self.step(step);
+        if memo.off {
+            return Lookup::Off;
+        }
+        let key = Key::of(value);
+        let place = memo.places.get(key.place()).copied().unwrap_or_default();
+        let found = match place.outcome {
+            Some(outcome) if place.key == key && (key.len <= 16 || place.value == value) => Some(outcome),
+            _ => None,
+        };
+        memo.lookups += 1;
+        memo.hits += u32::from(found.is_some());
+        if memo.lookups == WINDOW {
+            // Fewer than three in four found: the work of remembering does not pay.
+            memo.off = memo.hits * 4 < WINDOW * 3;
+            memo.lookups = 0;
+            memo.hits = 0;
+        }
+        match found {
+            Some(outcome) => Lookup::Found(outcome),
+            None if has_room => Lookup::Unknown,
+            None => Lookup::Off,
+        }
+    }
+
+    /// Keeps `outcome` for `value` at `step` and hands it back; `None` when there is no room
+    /// (which [`RowMemo::lookup`] said before with [`Lookup::Off`]).
+    pub(crate) fn remember(&mut self, step: usize, value: &str, outcome: Outcome) -> Option<&'a Outcome> {
+        let arena = self.arena;
+        let entry = arena.keep(Entry { value: value.into(), outcome })?;
+        let key = Key::of(value);
+        let memo = self.step(step);
+        if memo.places.is_empty() {
+            memo.places = vec![Place::default(); PLACES];
+        }
+        memo.places[key.place()] = Place { key, value: &entry.value, outcome: Some(&entry.outcome) };
+        Some(&entry.outcome)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{FieldId, Kind};
+    use proptest::prelude::*;
+
+    fn set(text: &str) -> Outcome {
+        Outcome::Set(Rendered::new(FieldId::intern("extra.memo_test").unwrap(), Kind::Text, text))
+    }
+
+    fn found_text(lookup: Lookup<'_>) -> Option<String> {
+        match lookup {
+            Lookup::Found(Outcome::Set(rendered)) => Some(rendered.text().to_string()),
+            Lookup::Found(other) => Some(format!("{other:?}")),
+            Lookup::Unknown | Lookup::Off => None,
+        }
+    }
+
+    proptest! {
+        /// Values the key holds whole (up to 16 bytes) are equal exactly when their keys are.
+        #[test]
+        fn short_values_have_keys_of_their_own(a in "[a\\x00b]{0,17}", b in "[a\\x00b]{0,17}") {
+            let (ka, kb) = (Key::of(&a), Key::of(&b));
+            if a.len() <= 16 && b.len() <= 16 {
+                prop_assert_eq!(ka == kb, a == b);
+            } else if a == b {
+                prop_assert!(ka == kb);
+            }
+        }
+    }
+
+    #[test]
+    fn a_value_is_found_once_remembered_and_a_longer_one_is_compared_whole() {
+        let arena = MemoArena::default();
+        let mut memo = RowMemo::new(&arena);
+        assert!(matches!(memo.lookup(3, "udp"), Lookup::Unknown));
+        memo.remember(3, "udp", set("udp!")).unwrap();
+        assert_eq!(found_text(memo.lookup(3, "udp")).as_deref(), Some("udp!"));
+        // Another step knows nothing of it.
+        assert!(matches!(memo.lookup(0, "udp"), Lookup::Unknown));
+        // Same length, same first and last eight bytes, different middle.
+        let (long, other) = ("aaaaaaaa-one-bbbbbbbb", "aaaaaaaa-two-bbbbbbbb");
+        memo.remember(3, long, set("long")).unwrap();
+        assert_eq!(found_text(memo.lookup(3, long)).as_deref(), Some("long"));
+        assert_eq!(found_text(memo.lookup(3, other)), None);
+        memo.remember(3, "refused", Outcome::Refused).unwrap();
+        assert_eq!(found_text(memo.lookup(3, "refused")).as_deref(), Some("Refused"));
+    }
+
+    #[test]
+    fn a_step_whose_values_rarely_repeat_stops_asking() {
+        let arena = MemoArena::default();
+        let mut memo = RowMemo::new(&arena);
+        for i in 0..WINDOW {
+            let value = format!("value {i}");
+            if let Lookup::Unknown = memo.lookup(0, &value) {
+                memo.remember(0, &value, set(&value)).unwrap();
+            }
+        }
+        assert!(matches!(memo.lookup(0, "value 1"), Lookup::Off));
+        // A step whose values do repeat stays.
+        for _ in 0..3 * WINDOW {
+            if let Lookup::Unknown = memo.lookup(1, "same") {
+                memo.remember(1, "same", set("same")).unwrap();
+            }
+        }
+        assert!(matches!(memo.lookup(1, "same"), Lookup::Found(_)));
+    }
+
+    #[test]
+    fn a_full_arena_remembers_no_more_and_clearing_it_makes_room() {
+        let mut arena = MemoArena::default();
+        {
+            let mut memo = RowMemo::new(&arena);
+            // One value per step: no step is judged before the arena is full.
+            for step in 0..ARENA_ENTRIES {
+                assert!(matches!(memo.lookup(step, "v"), Lookup::Unknown));
+                memo.remember(step, "v", set("v")).unwrap();
+            }
+            assert!(matches!(memo.lookup(ARENA_ENTRIES, "v"), Lookup::Off));
+            assert!(memo.remember(ARENA_ENTRIES, "v", set("v")).is_none());
+            assert!(matches!(memo.lookup(0, "v"), Lookup::Found(_)));
+        }
+        arena.clear();
+        let mut memo = RowMemo::new(&arena);
+        assert!(matches!(memo.lookup(0, "v"), Lookup::Unknown));
+        assert!(memo.remember(0, "v", set("v")).is_some());
+    }
+}
