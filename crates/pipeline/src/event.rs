@@ -455,6 +455,37 @@ impl<'a> Event<'a> {
         out.push(b'}');
     }
 
+    /// [`Event::write_intelmq_json_with`], adding up on the way the fingerprint terms of the
+    /// fields `chosen` says yes to ([`crate::experts::field_term`]): (their sum, how many).
+    pub(crate) fn write_intelmq_json_summing(&self, table: &FieldTable, chosen: impl Fn(FieldId) -> bool, out: &mut Vec<u8>) -> (u64, u64) {
+        out.extend_from_slice(b"{\"__type\":\"Event\"");
+        let (mut sum, mut count) = (0u64, 0u64);
+        for slot in &self.slots {
+            let take = chosen(slot.field);
+            let term = match slot.rendered {
+                Some(rendered) => {
+                    rendered.write_json(out);
+                    rendered.hash_term
+                }
+                None => {
+                    let info = table.get(slot.field);
+                    write_member(info, slot.value.kind, &slot.value.text, out);
+                    if take {
+                        crate::experts::field_term(info.hash, &slot.value.text)
+                    } else {
+                        0
+                    }
+                }
+            };
+            if take {
+                sum = sum.wrapping_add(term);
+                count += 1;
+            }
+        }
+        out.push(b'}');
+        (sum, count)
+    }
+
     /// The event as a `serde_json` map (for tests and the API).
     pub fn to_json(&self) -> serde_json::Map<String, Value> {
         let mut line = Vec::with_capacity(512);

@@ -162,11 +162,7 @@ impl DedupeKeys {
         let mut sum: u64 = 0;
         let mut count: u64 = 0;
         for (field, value, rendered) in event.iter_rendered() {
-            let chosen = match self {
-                DedupeKeys::AllExcept(skip) => !skip.contains(&field),
-                DedupeKeys::Only(keep) => keep.contains(&field),
-            };
-            if chosen {
+            if self.chooses(field) {
                 sum = sum.wrapping_add(match rendered {
                     Some(rendered) => rendered.hash_term(),
                     None => field_term(table.get(field).hash, &value.text),
@@ -174,9 +170,31 @@ impl DedupeKeys {
                 count += 1;
             }
         }
-        mix(sum ^ count.rotate_left(32))
+        fingerprint_of(sum, count)
+    }
+
+    /// Appends the event as [`Event::write_intelmq_json_with`] does and returns its
+    /// [`DedupeKeys::fingerprint_with`], in one pass over its fields.
+    pub fn write_json_and_fingerprint(&self, table: &crate::event::FieldTable, event: &Event<'_>, out: &mut Vec<u8>) -> u64 {
+        let (sum, count) = event.write_intelmq_json_summing(table, |field| self.chooses(field), out);
+        fingerprint_of(sum, count)
+    }
+
+    #[inline]
+    fn chooses(&self, field: FieldId) -> bool {
+        match self {
+            DedupeKeys::AllExcept(skip) => !skip.contains(&field),
+            DedupeKeys::Only(keep) => keep.contains(&field),
+        }
     }
 }
+
+/// The fingerprint of chosen fields whose terms add up to `sum`.
+fn fingerprint_of(sum: u64, count: u64) -> u64 {
+    mix(sum ^ count.rotate_left(32))
+}
+
+impl DedupeKeys {}
 
 /// What one field adds to a fingerprint: a hash of its value seeded with its name's.
 pub(crate) fn field_term(name_hash: u64, text: &str) -> u64 {
@@ -338,6 +356,29 @@ mod tests {
             plain.write_intelmq_json(&mut b);
             assert_eq!(a, b);
             assert_eq!(keys.fingerprint(&made), keys.fingerprint(&plain));
+        }
+    }
+
+    #[test]
+    fn one_pass_writes_and_fingerprints_as_the_two_passes_do() {
+        use crate::event::{FieldTable, Rendered};
+        let observed = Rendered::new(*fields::TIME_OBSERVATION, Kind::Text, "2026-11-30T00:00:00+00:00");
+        let tag = Rendered::new(FieldId::intern("extra.tag").unwrap(), Kind::Text, "openresolver");
+        let mut event = Event::new();
+        event.set(*fields::SOURCE_IP, "192.0.2.1");
+        event.set_rendered(&observed);
+        event.set_kind(*fields::SOURCE_PORT, Kind::Integer, "53");
+        event.set_rendered(&tag);
+        event.set(*fields::RAW, "cmF3");
+        let only = DedupeKeys::from_names(&["source.ip".into(), "extra.tag".into()], &[]).unwrap();
+        let skip_tag = DedupeKeys::from_names(&[], &["extra.tag".into(), "source.port".into()]).unwrap();
+        for keys in [DedupeKeys::default(), only, skip_tag] {
+            let mut two_passes = b"before".to_vec();
+            event.write_intelmq_json(&mut two_passes);
+            let mut one_pass = b"before".to_vec();
+            let fingerprint = FieldTable::with(|table| keys.write_json_and_fingerprint(table, &event, &mut one_pass));
+            assert_eq!(String::from_utf8(one_pass).unwrap(), String::from_utf8(two_passes).unwrap(), "{keys:?}");
+            assert_eq!(fingerprint, keys.fingerprint(&event), "{keys:?}");
         }
     }
 
