@@ -445,14 +445,8 @@ impl<'a> Event<'a> {
 
     /// [`Event::write_intelmq_json`] with the field table already in hand.
     pub fn write_intelmq_json_with(&self, table: &FieldTable, out: &mut Vec<u8>) {
-        out.extend_from_slice(b"{\"__type\":\"Event\"");
-        for slot in &self.slots {
-            match slot.rendered {
-                Some(rendered) => rendered.write_json(out),
-                None => write_member(table.get(slot.field), slot.value.kind, &slot.value.text, out),
-            }
-        }
-        out.push(b'}');
+        // No field chosen: nothing is hashed, and the sums are left unused.
+        self.write_intelmq_json_summing(table, |_| false, out);
     }
 
     /// [`Event::write_intelmq_json_with`], adding up on the way the fingerprint terms of the

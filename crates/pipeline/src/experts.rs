@@ -194,8 +194,6 @@ fn fingerprint_of(sum: u64, count: u64) -> u64 {
     mix(sum ^ count.rotate_left(32))
 }
 
-impl DedupeKeys {}
-
 /// What one field adds to a fingerprint: a hash of its value seeded with its name's.
 pub(crate) fn field_term(name_hash: u64, text: &str) -> u64 {
     let mut h = FastHasher { state: name_hash };
