@@ -3,7 +3,7 @@
 //! profiling (`perf record`) and for comparing changes to the engine; the benchmark that
 //! counts is `bench/pipeline-vs-intelmq/run.sh`.
 //!
-//!   cargo run --release -p rampart-bench-pipeline-engine -- REPORT.csv ROUTING.tsv [--repeat N] [--threads N] [--stage S]
+//!   cargo run --release -p rampart-bench-pipeline-engine -- REPORT.csv ROUTING.tsv [--repeat N] [--threads N] [--stage S] [--batch-kib K]
 //!
 //! The inputs are what `bench/pipeline-vs-intelmq/generate.py` writes. `--stage` stops each
 //! row after one step, one thread, no batch merge: `csv` (records read), `parse` (events
@@ -26,7 +26,7 @@ fn main() -> ExitCode {
     let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1));
     let value_of = |name: &str| flag(name).and_then(|v| v.parse::<usize>().ok());
     let (Some(csv_path), Some(routing_path)) = (args.first(), args.get(1)) else {
-        eprintln!("usage: rampart-bench-pipeline-engine REPORT.csv ROUTING.tsv [--repeat N] [--threads N] [--stage S]");
+        eprintln!("usage: rampart-bench-pipeline-engine REPORT.csv ROUTING.tsv [--repeat N] [--threads N] [--stage S] [--batch-kib K]");
         return ExitCode::from(2);
     };
     let repeat = value_of("--repeat").unwrap_or(10).max(1);
@@ -54,11 +54,12 @@ fn main() -> ExitCode {
         warninglists: None,
     };
 
-    // Batches of about 1 MiB, cut at record ends, as `rampart ingest` cuts them.
+    // Batches of about 1 MiB (or --batch-kib), cut at record ends, as `rampart ingest` cuts them.
+    let batch_bytes = value_of("--batch-kib").unwrap_or(1024).max(1) << 10;
     let mut batches = Vec::new();
     let (mut rest, mut line) = (body, 1usize);
     while !rest.is_empty() {
-        let want = rest.len().min(1 << 20);
+        let want = rest.len().min(batch_bytes);
         let cut = if want == rest.len() { want } else { engine::complete_records(&rest.as_bytes()[..want]) };
         batches.push((line, &rest[..cut]));
         line += rampart_pipeline::csv::count_newlines(&rest.as_bytes()[..cut]);
