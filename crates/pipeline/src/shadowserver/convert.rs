@@ -677,6 +677,80 @@ pub(crate) fn sanitize_fqdn(value: Cow<'_, str>) -> Option<Cow<'_, str>> {
             Cow::Owned(s)
         }
     };
+    match quick_fqdn(value.as_bytes()) {
+        QuickFqdn::Refused => return None,
+        QuickFqdn::Valid { upper, maybe_address } => {
+            let value = if upper { Cow::Owned(value.to_ascii_lowercase()) } else { value };
+            return (!maybe_address || (parse_ip(&value).is_none() && url_netloc(&value).is_none())).then_some(value);
+        }
+        QuickFqdn::Unknown => {}
+    }
+    sanitize_fqdn_general(value)
+}
+
+/// What one pass over a short ASCII name, eight bytes at a time, tells of it as an FQDN.
+#[derive(Debug, PartialEq, Eq)]
+enum QuickFqdn {
+    Refused,
+    /// Its labels are fine; `upper` when it needs lowering, `maybe_address` when it may be
+    /// an address or a URL (a colon, a slash, or the length of a dotted quad).
+    Valid {
+        upper: bool,
+        maybe_address: bool,
+    },
+    /// Longer than one label may be, or not ASCII: for the general path.
+    Unknown,
+}
+
+/// Host names are read on most rows of many reports; a byte loop over them, then two more
+/// searches for an address or a URL, cost more than the rest of their conversion. `bytes`
+/// has no trailing dot.
+fn quick_fqdn(bytes: &[u8]) -> QuickFqdn {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const LOW: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    // The high bit of each byte of `w` equal to `c`, exactly.
+    let equal = |w: u64, c: u8| {
+        let x = w ^ (ONES * u64::from(c));
+        !(((x & LOW) + LOW) | x | LOW)
+    };
+    let len = bytes.len();
+    // A name this short cannot have a label over 63 bytes.
+    if len == 0 || len > 63 {
+        return QuickFqdn::Unknown;
+    }
+    let (mut high, mut upper, mut special) = (0u64, 0u64, 0u64);
+    // An empty label: a leading dot, or two dots in a row.
+    let mut empty_label = bytes[0] == b'.';
+    let mut last_was_dot = false;
+    for chunk in bytes.chunks(8) {
+        let word = match <[u8; 8]>::try_from(chunk) {
+            Ok(word) => u64::from_le_bytes(word),
+            Err(_) => crate::experts::tail_word(chunk),
+        };
+        let present = HIGH & (u64::MAX >> (8 * (8 - chunk.len())));
+        high |= word & HIGH;
+        let dots = equal(word, b'.') & present;
+        empty_label |= dots & (dots << 8) != 0 || (last_was_dot && dots & 0x80 != 0);
+        last_was_dot = dots >> (8 * (chunk.len() - 1)) != 0;
+        // For ASCII bytes (anything else is sent to the general path): at or above 'A', at
+        // or below 'Z'; neither subtraction borrows across bytes.
+        let at_least_a = (word | HIGH).wrapping_sub(ONES * u64::from(b'A')) & HIGH;
+        let at_most_z = (ONES * 0xDA).wrapping_sub(word) & HIGH;
+        upper |= at_least_a & at_most_z & present;
+        special |= (equal(word, b':') | equal(word, b'/')) & present;
+    }
+    if high != 0 {
+        return QuickFqdn::Unknown;
+    }
+    if empty_label {
+        return QuickFqdn::Refused;
+    }
+    QuickFqdn::Valid { upper: upper != 0, maybe_address: special != 0 || (7..=15).contains(&len) }
+}
+
+/// [`sanitize_fqdn`] for any name, after trimming.
+fn sanitize_fqdn_general(value: Cow<'_, str>) -> Option<Cow<'_, str>> {
     let value = if value.is_ascii() {
         // One pass: label lengths and whether anything needs lowering.
         let (mut label, mut labels_ok, mut upper) = (0usize, true, false);
@@ -1132,6 +1206,41 @@ mod tests {
                 proptest::prop_assert_eq!(parse_datetime(&value), parse_any_datetime(&value));
             }
         }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(4096))]
+
+        /// The word-at-a-time pass over short ASCII names decides as the general path does.
+        #[test]
+        fn host_names_sanitize_as_the_general_path_does(value in "[aZz09.:/\\-é]{0,70}|[a-z0-9.]{1,20}|[0-9.]{7,15}|[A-Za-z.]{60,66}") {
+            let trimmed = value.trim_end_matches('.');
+            proptest::prop_assert_eq!(sanitize_fqdn(Cow::Borrowed(&value)), sanitize_fqdn_general(Cow::Borrowed(trimmed)));
+        }
+    }
+
+    #[test]
+    fn the_quick_pass_reads_labels_case_and_addresses() {
+        for (name, want) in [
+            ("a.b", QuickFqdn::Valid { upper: false, maybe_address: false }),
+            ("abcdefgh.ijklmnop.example", QuickFqdn::Valid { upper: false, maybe_address: false }),
+            ("Host-1.Example.NET", QuickFqdn::Valid { upper: true, maybe_address: false }),
+            ("192.0.2.1", QuickFqdn::Valid { upper: false, maybe_address: true }),
+            ("http://x.example", QuickFqdn::Valid { upper: false, maybe_address: true }),
+            (".a.b", QuickFqdn::Refused),
+            ("a..b", QuickFqdn::Refused),
+            // Two dots across the boundary of the first eight bytes.
+            ("abcdefg..example", QuickFqdn::Refused),
+            ("abcdefgh.ijklmnop", QuickFqdn::Valid { upper: false, maybe_address: false }),
+            ("abcdefg.hijklmnop", QuickFqdn::Valid { upper: false, maybe_address: false }),
+            ("ab\u{e9}.example", QuickFqdn::Unknown),
+            (&"a".repeat(64), QuickFqdn::Unknown),
+        ] {
+            assert_eq!(quick_fqdn(name.as_bytes()), want, "{name}");
+        }
+        assert_eq!(sanitize_fqdn(Cow::Borrowed("Host-1.Example.NET.")).as_deref(), Some("host-1.example.net"));
+        assert_eq!(sanitize_fqdn(Cow::Borrowed("192.0.2.1")), None);
+        assert_eq!(sanitize_fqdn(Cow::Borrowed("abcdefg..example")), None);
     }
 
     use proptest::strategy::Strategy as _;
