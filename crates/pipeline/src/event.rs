@@ -6,6 +6,7 @@
 //! resolves its columns when it starts, not per row), values borrow from the input
 //! buffer where they can, and an event is a short vector that a worker clears and reuses.
 
+use crate::experts::{bytes_equal_to, HIGH_BITS};
 use serde_json::Value;
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -574,7 +575,7 @@ fn needs_escape(bytes: &[u8]) -> bool {
             return false;
         }
         // The missing bytes are zeros, which count as control characters: masked off.
-        let present = HIGH & (u64::MAX >> (8 * (8 - len)));
+        let present = HIGH_BITS & (u64::MAX >> (8 * (8 - len)));
         return escape_bytes(crate::experts::tail_word(bytes)) & present != 0;
     }
     let mut chunks = bytes.chunks_exact(8);
@@ -589,16 +590,11 @@ fn needs_escape(bytes: &[u8]) -> bool {
     found != 0
 }
 
-/// The high bit of each byte of a word.
-const HIGH: u64 = 0x8080_8080_8080_8080;
-
 /// The high bit of every byte of `word` that JSON escapes, and no other bit.
 fn escape_bytes(word: u64) -> u64 {
-    const LOW: u64 = 0x7F7F_7F7F_7F7F_7F7F;
-    let zero = |w: u64| !(((w & LOW) + LOW) | w | LOW);
     // Below 0x20: the low seven bits are under 0x20 and the high bit is clear.
-    let control = !((word | HIGH) - 0x2020_2020_2020_2020) & !word & HIGH;
-    control | zero(word ^ 0x2222_2222_2222_2222) | zero(word ^ 0x5C5C_5C5C_5C5C_5C5C)
+    let control = !((word | HIGH_BITS) - 0x2020_2020_2020_2020) & !word & HIGH_BITS;
+    control | bytes_equal_to(word, b'"') | bytes_equal_to(word, b'\\')
 }
 
 /// Appends `s` escaped for the inside of a JSON string literal.

@@ -218,6 +218,18 @@ fn mix(mut x: u64) -> u64 {
     x ^ (x >> 33)
 }
 
+/// The high bit of each byte of a word.
+pub(crate) const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of every byte of `word` equal to `byte`, and no other bit (exact: no carry
+/// from one byte reaches the next).
+#[inline(always)]
+pub(crate) fn bytes_equal_to(word: u64, byte: u8) -> u64 {
+    const LOW: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    let x = word ^ (0x0101_0101_0101_0101 * u64::from(byte));
+    !(((x & LOW) + LOW) | x | LOW)
+}
+
 /// The up to 7 bytes of `rest` as a zero-padded little-endian word, read in two or three
 /// overlapping loads rather than byte by byte (overlapping bytes are the same bytes).
 pub(crate) fn tail_word(rest: &[u8]) -> u64 {

@@ -681,7 +681,7 @@ pub(crate) fn sanitize_fqdn(value: Cow<'_, str>) -> Option<Cow<'_, str>> {
         QuickFqdn::Refused => return None,
         QuickFqdn::Valid { upper, maybe_address } => {
             let value = if upper { Cow::Owned(value.to_ascii_lowercase()) } else { value };
-            return (!maybe_address || (parse_ip(&value).is_none() && url_netloc(&value).is_none())).then_some(value);
+            return if maybe_address { unless_address_or_url(value) } else { Some(value) };
         }
         QuickFqdn::Unknown => {}
     }
@@ -706,14 +706,8 @@ enum QuickFqdn {
 /// searches for an address or a URL, cost more than the rest of their conversion. `bytes`
 /// has no trailing dot.
 fn quick_fqdn(bytes: &[u8]) -> QuickFqdn {
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    const LOW: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    use crate::experts::{bytes_equal_to, HIGH_BITS};
     const ONES: u64 = 0x0101_0101_0101_0101;
-    // The high bit of each byte of `w` equal to `c`, exactly.
-    let equal = |w: u64, c: u8| {
-        let x = w ^ (ONES * u64::from(c));
-        !(((x & LOW) + LOW) | x | LOW)
-    };
     let len = bytes.len();
     // A name this short cannot have a label over 63 bytes.
     if len == 0 || len > 63 {
@@ -728,17 +722,17 @@ fn quick_fqdn(bytes: &[u8]) -> QuickFqdn {
             Ok(word) => u64::from_le_bytes(word),
             Err(_) => crate::experts::tail_word(chunk),
         };
-        let present = HIGH & (u64::MAX >> (8 * (8 - chunk.len())));
-        high |= word & HIGH;
-        let dots = equal(word, b'.') & present;
+        let present = HIGH_BITS & (u64::MAX >> (8 * (8 - chunk.len())));
+        high |= word & HIGH_BITS;
+        let dots = bytes_equal_to(word, b'.') & present;
         empty_label |= dots & (dots << 8) != 0 || (last_was_dot && dots & 0x80 != 0);
         last_was_dot = dots >> (8 * (chunk.len() - 1)) != 0;
         // For ASCII bytes (anything else is sent to the general path): at or above 'A', at
         // or below 'Z'; neither subtraction borrows across bytes.
-        let at_least_a = (word | HIGH).wrapping_sub(ONES * u64::from(b'A')) & HIGH;
-        let at_most_z = (ONES * 0xDA).wrapping_sub(word) & HIGH;
+        let at_least_a = (word | HIGH_BITS).wrapping_sub(ONES * u64::from(b'A')) & HIGH_BITS;
+        let at_most_z = (ONES * 0xDA).wrapping_sub(word) & HIGH_BITS;
         upper |= at_least_a & at_most_z & present;
-        special |= (equal(word, b':') | equal(word, b'/')) & present;
+        special |= (bytes_equal_to(word, b':') | bytes_equal_to(word, b'/')) & present;
     }
     if high != 0 {
         return QuickFqdn::Unknown;
@@ -794,10 +788,12 @@ fn sanitize_fqdn_general(value: Cow<'_, str>) -> Option<Cow<'_, str>> {
         }
         Cow::Owned(out)
     };
-    if parse_ip(&value).is_some() || url_netloc(&value).is_some() {
-        return None;
-    }
-    Some(value)
+    unless_address_or_url(value)
+}
+
+/// An FQDN is neither an IP address nor a URL.
+fn unless_address_or_url(value: Cow<'_, str>) -> Option<Cow<'_, str>> {
+    (parse_ip(&value).is_none() && url_netloc(&value).is_none()).then_some(value)
 }
 
 /// RFC 3492 punycode of one label.
