@@ -6,6 +6,7 @@
 //! fingerprints keep its notifications single.
 
 use crate::csv::RecordInfo;
+use crate::direct::DirectRow;
 use crate::event::{fields, read_intelmq_json, Event, FieldId, FieldTable, Kind, Rendered};
 use crate::experts::{self, DedupeKeys, Routed};
 pub use crate::mapping::LineParser;
@@ -34,6 +35,25 @@ pub trait RowParser: Send + Sync {
     ) -> Result<(), String> {
         let _ = memo;
         self.parse_row(fields, record, event)
+    }
+
+    /// Whether [`RowParser::write_row_direct`] may be used for every row of this parser.
+    fn writes_direct(&self) -> bool {
+        false
+    }
+
+    /// [`RowParser::parse_row_with_memo`], writing the fields straight to `row` in the order
+    /// the event would hold them ([`crate::direct`]). Called only when
+    /// [`RowParser::writes_direct`] says so.
+    fn write_row_direct<'a>(
+        &'a self,
+        fields: &[Cow<'a, str>],
+        record: RecordInfo<'a>,
+        row: &mut DirectRow<'a, '_>,
+        memo: &mut RowMemo<'a>,
+    ) -> Result<(), String> {
+        let _ = (fields, record, row, memo);
+        Err("this parser does not write rows directly".to_string())
     }
 }
 
@@ -293,6 +313,36 @@ impl RunFields {
     }
 }
 
+/// What the engine adds to every parsed event: the run's fields, the taxonomy, routing and,
+/// with warninglists, their mark. Gives the routing outcome and whether a list had it.
+fn add_run_fields<'t>(event: &mut Event<'t>, stages: &Stages<'t>, run_fields: &'t RunFields, buf: &mut String) -> (Routed, bool) {
+    if let Some(name) = &run_fields.feed_name {
+        event.set_rendered(name);
+    }
+    event.set_rendered(&run_fields.observation_time);
+    experts::fill_taxonomy(event);
+    let routed = experts::enrich_and_route(event, stages.index, buf);
+    let listed = stages.warninglists.is_some_and(|lists| experts::mark_warninglisted(event, lists));
+    (routed, listed)
+}
+
+/// The index of a classification type among the piece's `types`.
+fn type_index(types: &mut Vec<String>, type_name: &str) -> u32 {
+    match types.iter().position(|t| t == type_name) {
+        Some(i) => i as u32,
+        None => {
+            types.push(type_name.to_string());
+            (types.len() - 1) as u32
+        }
+    }
+}
+
+/// Where a piece's rows go: its JSON lines and its classification types.
+struct PieceOut<'p> {
+    json: &'p mut Vec<u8>,
+    types: &'p mut Vec<String>,
+}
+
 /// Everything after parsing, for one event: enrichment, routing, rules, de-duplication
 /// and, for an event seen for the first time, its output.
 fn after_parse<'t>(
@@ -301,16 +351,10 @@ fn after_parse<'t>(
     run_fields: &'t RunFields,
     buf: &mut String,
     line: usize,
-    piece: &mut Piece,
+    out: PieceOut<'_>,
     seen: &mut Seen<'_>,
 ) -> RowResult {
-    if let Some(name) = &run_fields.feed_name {
-        event.set_rendered(name);
-    }
-    event.set_rendered(&run_fields.observation_time);
-    experts::fill_taxonomy(event);
-    let Routed { org, tie } = experts::enrich_and_route(event, stages.index, buf);
-    let listed = stages.warninglists.is_some_and(|lists| experts::mark_warninglisted(event, lists));
+    let (Routed { org, tie }, listed) = add_run_fields(event, stages, run_fields, buf);
     let mut notify_wanted = stages.notify_all && !listed;
     let mut incident_title = None;
     let mut outputs = Vec::new();
@@ -325,25 +369,18 @@ fn after_parse<'t>(
     }
     // One pass over the fields writes the event and takes its fingerprint; a duplicate's
     // line is cut off again (one row in ten in a typical feed, cheaper than a second pass).
-    let start = piece.json.len();
-    let fingerprint = FieldTable::with(|table| stages.dedupe.write_json_and_fingerprint(table, event, &mut piece.json));
+    let start = out.json.len();
+    let fingerprint = FieldTable::with(|table| stages.dedupe.write_json_and_fingerprint(table, event, out.json));
     if !seen.first_time(fingerprint) {
-        piece.json.truncate(start);
+        out.json.truncate(start);
         return RowResult::Duplicate;
     }
-    piece.json.push(b'\n');
-    let type_name = event.get(*fields::CLASSIFICATION_TYPE).unwrap_or("");
-    let type_index = match piece.types.iter().position(|t| t == type_name) {
-        Some(i) => i as u32,
-        None => {
-            piece.types.push(type_name.to_string());
-            (piece.types.len() - 1) as u32
-        }
-    };
+    out.json.push(b'\n');
+    let type_index = type_index(out.types, event.get(*fields::CLASSIFICATION_TYPE).unwrap_or(""));
     let notify = (notify_wanted && org.is_some()).then(|| event_map(event));
     let incident = incident_title.map(|title| (title, event_map(event)));
     let extras = (notify.is_some() || incident.is_some() || !outputs.is_empty()).then(|| Box::new(RowExtras { notify, incident, outputs }));
-    RowResult::Event(RowMeta { line, fingerprint, end: piece.json.len(), org, tie, type_index, extras })
+    RowResult::Event(RowMeta { line, fingerprint, end: out.json.len(), org, tie, type_index, extras })
 }
 
 /// One piece of a batch and what it runs with.
@@ -366,13 +403,36 @@ impl Piece {
 fn run_csv_piece<'t>(parser: &'t dyn RowParser, run: PieceRun<'t, '_>) -> Piece {
     let PieceRun { text, arena, first_line, stages, json, mut seen } = run;
     let mut piece = Piece::new(json, &seen, text.len() / 64);
-    csv_rows(parser, text, first_line, stages, &arena, &mut piece, &mut seen);
+    // Rules and warninglists read and change events; without them, rows can be written as
+    // they are parsed.
+    let direct = stages.rules.is_none() && stages.warninglists.is_none() && parser.writes_direct();
+    csv_rows(parser, text, first_line, stages, &arena, &mut piece, &mut seen, direct);
     piece.arena = Some(arena);
     piece
 }
 
+/// The next row of a piece's CSV records, with its line in the whole input: blank records
+/// are skipped, and records that are not valid CSV go to `rows` as quarantined.
+fn next_row<'t>(
+    reader: &mut crate::csv::CsvReader<'t>,
+    cells: &mut Vec<Cow<'t, str>>,
+    first_line: usize,
+    rows: &mut Vec<RowResult>,
+) -> Option<RecordInfo<'t>> {
+    loop {
+        match reader.next_record(cells)? {
+            Ok(_) if cells.len() == 1 && cells[0].trim().is_empty() => {}
+            Ok(info) => return Some(RecordInfo { line: first_line + info.line, raw: info.raw }),
+            Err(e) => {
+                rows.push(RowResult::Quarantined(Quarantined { line: first_line + e.line(), reason: e.to_string(), raw: String::new() }))
+            }
+        }
+    }
+}
+
 /// The rows of a CSV piece, into `piece`; `arena` holds what the parser remembers from row
-/// to row.
+/// to row. `direct`: the parser writes its rows straight to JSON ([`crate::direct`]).
+#[allow(clippy::too_many_arguments)]
 fn csv_rows<'t>(
     parser: &'t dyn RowParser,
     text: &'t str,
@@ -381,35 +441,72 @@ fn csv_rows<'t>(
     arena: &MemoArena,
     piece: &mut Piece,
     seen: &mut Seen<'_>,
+    direct: bool,
 ) {
     let mut memo = RowMemo::new(arena);
     let run_fields = RunFields::new(stages);
     let mut reader = crate::csv::CsvReader::new(text);
     let mut cells: Vec<Cow<'_, str>> = Vec::with_capacity(64);
-    let mut event = Event::new();
     let mut buf = String::new();
-    while let Some(record) = reader.next_record(&mut cells) {
-        let line = match &record {
-            Ok(info) => first_line + info.line,
-            Err(e) => first_line + e.line(),
-        };
-        let info = match record {
-            Ok(info) => info,
-            Err(e) => {
-                piece.rows.push(RowResult::Quarantined(Quarantined { line, reason: e.to_string(), raw: String::new() }));
-                continue;
-            }
-        };
-        if cells.len() == 1 && cells[0].trim().is_empty() {
+    if !direct {
+        let mut event = Event::new();
+        while let Some(record) = next_row(&mut reader, &mut cells, first_line, &mut piece.rows) {
+            event.clear();
+            let row = match parser.parse_row_with_memo(&cells, record, &mut event, &mut memo) {
+                Ok(()) => {
+                    let out = PieceOut { json: &mut piece.json, types: &mut piece.types };
+                    after_parse(&mut event, stages, &run_fields, &mut buf, record.line, out, seen)
+                }
+                Err(reason) => RowResult::Quarantined(Quarantined { line: record.line, reason, raw: record.raw.to_string() }),
+            };
+            piece.rows.push(row);
+        }
+        return;
+    }
+    let mut row = DirectRow::new(stages.dedupe, std::mem::take(&mut piece.json), run_fields.feed_name.as_ref());
+    while let Some(record) = next_row(&mut reader, &mut cells, first_line, &mut piece.rows) {
+        let line = record.line;
+        row.begin();
+        if let Err(reason) = parser.write_row_direct(&cells, record, &mut row, &mut memo) {
+            row.abandon();
+            piece.rows.push(RowResult::Quarantined(Quarantined { line, reason, raw: record.raw.to_string() }));
             continue;
         }
-        event.clear();
-        let row = match parser.parse_row_with_memo(&cells, RecordInfo { line, raw: info.raw }, &mut event, &mut memo) {
-            Ok(()) => after_parse(&mut event, stages, &run_fields, &mut buf, line, piece, seen),
-            Err(reason) => RowResult::Quarantined(Quarantined { line, reason, raw: info.raw.to_string() }),
-        };
-        piece.rows.push(row);
+        let (Routed { org, tie }, fingerprint) = row.finish(&run_fields.observation_time, stages.index);
+        if row.conflicted() {
+            // A field set twice: the event keeps the last value where the first was.
+            row.abandon();
+            let mut event = Event::new();
+            let result = match parser.parse_row_with_memo(&cells, record, &mut event, &mut memo) {
+                Ok(()) => {
+                    let out = PieceOut { json: row.lines_mut(), types: &mut piece.types };
+                    after_parse(&mut event, stages, &run_fields, &mut buf, line, out, seen)
+                }
+                Err(reason) => RowResult::Quarantined(Quarantined { line, reason, raw: record.raw.to_string() }),
+            };
+            piece.rows.push(result);
+            continue;
+        }
+        if !seen.first_time(fingerprint) {
+            row.abandon();
+            piece.rows.push(RowResult::Duplicate);
+            continue;
+        }
+        row.end_line();
+        let type_index = type_index(&mut piece.types, row.classification_type());
+        // The few rows to notify are parsed again as events, for the directive.
+        let notify = (stages.notify_all && org.is_some())
+            .then(|| {
+                let mut event = Event::new();
+                parser.parse_row(&cells, record, &mut event).ok()?;
+                add_run_fields(&mut event, stages, &run_fields, &mut buf);
+                Some(event_map(&event))
+            })
+            .flatten();
+        let extras = notify.is_some().then(|| Box::new(RowExtras { notify, incident: None, outputs: Vec::new() }));
+        piece.rows.push(RowResult::Event(RowMeta { line, fingerprint, end: row.len(), org, tie, type_index, extras }));
     }
+    piece.json = row.into_lines();
 }
 
 /// IntelMQ JSON lines as a line format.
@@ -435,7 +532,10 @@ fn run_lines_piece<'t>(parser: &'t dyn LineParser, run: PieceRun<'t, '_>) -> Pie
         }
         let mut event = Event::new();
         let row = match parser.parse_line(raw, &mut event) {
-            Ok(()) => after_parse(&mut event, stages, &run_fields, &mut buf, line, &mut piece, &mut seen),
+            Ok(()) => {
+                let out = PieceOut { json: &mut piece.json, types: &mut piece.types };
+                after_parse(&mut event, stages, &run_fields, &mut buf, line, out, &mut seen)
+            }
             Err(reason) => RowResult::Quarantined(Quarantined { line, reason, raw: raw.chars().take(4096).collect() }),
         };
         piece.rows.push(row);

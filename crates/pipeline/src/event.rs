@@ -77,6 +77,11 @@ impl FieldId {
         FieldId::intern(name).unwrap_or_else(|e| panic!("built-in field name {name:?}: {e}"))
     }
 
+    /// A small number of its own, for tables indexed by field.
+    pub(crate) fn index(self) -> usize {
+        self.0 as usize
+    }
+
     pub fn name(self) -> &'static str {
         FieldTable::with(|t| t.get(self).name)
     }
@@ -171,6 +176,17 @@ impl FieldTable {
             }
             f(&cell.borrow())
         })
+    }
+
+    /// A copy of this thread's table, for a loop that must not hold the thread's own while
+    /// it runs.
+    pub fn snapshot() -> FieldTable {
+        FieldTable::with(|table| FieldTable { entries: table.entries.clone() })
+    }
+
+    /// Every field the table knows, by index.
+    pub(crate) fn ids(&self) -> impl Iterator<Item = FieldId> {
+        (0..self.entries.len() as u32).map(FieldId)
     }
 
     /// The entry of a field; every `FieldId` was interned before the table was taken.
@@ -285,7 +301,7 @@ impl Rendered {
 
     /// Appends `,"name":value`.
     #[inline]
-    fn write_json(&self, out: &mut Vec<u8>) {
+    pub(crate) fn write_json(&self, out: &mut Vec<u8>) {
         let len = self.padded_len as usize;
         if len > 0 {
             out.extend_from_slice(&self.padded_json);
@@ -297,6 +313,10 @@ impl Rendered {
 
     pub fn text(&self) -> &str {
         &self.text
+    }
+
+    pub(crate) fn field(&self) -> FieldId {
+        self.field
     }
 
     pub(crate) fn hash_term(&self) -> u64 {
@@ -529,7 +549,7 @@ fn is_json_scalar_or_doc(kind: Kind, text: &str) -> bool {
 
 /// Appends `,"name":value`: numbers, booleans and JSON documents bare when valid, all
 /// else as a string.
-fn write_member(key: &FieldInfo, kind: Kind, text: &str, out: &mut Vec<u8>) {
+pub(crate) fn write_member(key: &FieldInfo, kind: Kind, text: &str, out: &mut Vec<u8>) {
     let bare = match kind {
         Kind::Text => false,
         Kind::Integer | Kind::Float | Kind::Json => is_json_scalar_or_doc(kind, text),

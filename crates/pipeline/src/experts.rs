@@ -16,47 +16,65 @@ pub struct Routed {
     pub tie: bool,
 }
 
-static EXTRA_TIE: LazyLock<FieldId> = LazyLock::new(|| FieldId::of("extra.rampart_route_tie"));
+pub(crate) static EXTRA_TIE: LazyLock<FieldId> = LazyLock::new(|| FieldId::of("extra.rampart_route_tie"));
 
-/// Adds `source.asn`, `source.network` and `source.geolocation.cc` from the routing table
-/// where the feed did not give them, and the responsible organisation as
-/// `extra.rampart_org`. Returns the routing outcome.
-pub fn enrich_and_route<'t>(event: &mut Event<'t>, index: &'t ConstituencyIndex, buf: &mut String) -> Routed {
-    let Some(ip) = event.get(*fields::SOURCE_IP).and_then(crate::ip::parse_ip) else {
-        return Routed::default();
+/// What routing adds to one event: the routing table's facts for its address (each to be
+/// set only where the feed did not give it) and the responsible organisation.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RouteFacts<'t> {
+    pub asn: Option<u32>,
+    pub network: Option<&'t str>,
+    pub country: Option<&'t str>,
+    pub routed: Routed,
+}
+
+/// Routes an address (`source.ip` as text), falling back to the feed's own AS number
+/// (`source.asn`) for addresses the routing table does not place.
+pub fn route_facts<'t>(ip: Option<&str>, feed_asn: Option<&str>, index: &'t ConstituencyIndex) -> RouteFacts<'t> {
+    let Some(ip) = ip.and_then(crate::ip::parse_ip) else {
+        return RouteFacts::default();
     };
     let mut route = index.route_ip(ip);
     if route.org.is_none() && !route.tie {
-        // The feed's own AS number places addresses the routing table does not know.
-        if let Some(asn) = event.get(*fields::SOURCE_ASN).and_then(|a| a.parse::<u32>().ok()) {
+        if let Some(asn) = feed_asn.and_then(|a| a.parse::<u32>().ok()) {
             let by_asn = index.route_asn(asn);
             route.org = by_asn.org;
             route.tie = by_asn.tie;
         }
     }
-    if let Some(row) = route.row {
-        if let (Some(asn), false) = (row.asn, event.contains(*fields::SOURCE_ASN)) {
-            buf.clear();
-            push_u64(buf, u64::from(asn));
-            event.set_kind(*fields::SOURCE_ASN, Kind::Integer, buf.clone());
-        }
-        if let (Some(network), false) = (route.network, event.contains(*fields::SOURCE_NETWORK)) {
-            event.set(*fields::SOURCE_NETWORK, network);
-        }
-        if let (Some(cc), false) = (&row.country, event.contains(*fields::SOURCE_GEOLOCATION_CC)) {
-            event.set(*fields::SOURCE_GEOLOCATION_CC, cc.as_str());
-        }
-    }
-    if let Some(org) = route.org {
-        event.set(*fields::EXTRA_ORGANISATION, org.to_string());
-    }
-    if route.tie {
-        event.set_kind(*EXTRA_TIE, Kind::Boolean, "true");
-    }
-    Routed { org: route.org, tie: route.tie }
+    let (asn, network, country) = match route.row {
+        Some(row) => (row.asn, route.network, row.country.as_deref()),
+        None => (None, None, None),
+    };
+    RouteFacts { asn, network, country, routed: Routed { org: route.org, tie: route.tie } }
 }
 
-fn push_u64(buf: &mut String, mut n: u64) {
+/// Adds `source.asn`, `source.network` and `source.geolocation.cc` from the routing table
+/// where the feed did not give them, and the responsible organisation as
+/// `extra.rampart_org`. Returns the routing outcome.
+pub fn enrich_and_route<'t>(event: &mut Event<'t>, index: &'t ConstituencyIndex, buf: &mut String) -> Routed {
+    let facts = route_facts(event.get(*fields::SOURCE_IP), event.get(*fields::SOURCE_ASN), index);
+    if let (Some(asn), false) = (facts.asn, event.contains(*fields::SOURCE_ASN)) {
+        buf.clear();
+        push_u64(buf, u64::from(asn));
+        event.set_kind(*fields::SOURCE_ASN, Kind::Integer, buf.clone());
+    }
+    if let (Some(network), false) = (facts.network, event.contains(*fields::SOURCE_NETWORK)) {
+        event.set(*fields::SOURCE_NETWORK, network);
+    }
+    if let (Some(cc), false) = (facts.country, event.contains(*fields::SOURCE_GEOLOCATION_CC)) {
+        event.set(*fields::SOURCE_GEOLOCATION_CC, cc);
+    }
+    if let Some(org) = facts.routed.org {
+        event.set(*fields::EXTRA_ORGANISATION, org.to_string());
+    }
+    if facts.routed.tie {
+        event.set_kind(*EXTRA_TIE, Kind::Boolean, "true");
+    }
+    facts.routed
+}
+
+pub(crate) fn push_u64(buf: &mut String, mut n: u64) {
     let mut digits = [0u8; 20];
     let mut i = digits.len();
     loop {
@@ -181,7 +199,7 @@ impl DedupeKeys {
     }
 
     #[inline]
-    fn chooses(&self, field: FieldId) -> bool {
+    pub(crate) fn chooses(&self, field: FieldId) -> bool {
         match self {
             DedupeKeys::AllExcept(skip) => !skip.contains(&field),
             DedupeKeys::Only(keep) => keep.contains(&field),
@@ -190,7 +208,7 @@ impl DedupeKeys {
 }
 
 /// The fingerprint of chosen fields whose terms add up to `sum`.
-fn fingerprint_of(sum: u64, count: u64) -> u64 {
+pub(crate) fn fingerprint_of(sum: u64, count: u64) -> u64 {
     mix(sum ^ count.rotate_left(32))
 }
 

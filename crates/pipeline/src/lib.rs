@@ -6,6 +6,7 @@
 //! scale-out workers.
 
 pub mod csv;
+pub mod direct;
 pub mod engine;
 pub mod event;
 pub mod experts;

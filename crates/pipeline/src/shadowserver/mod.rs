@@ -30,6 +30,7 @@ mod step;
 pub use schema::{report_type_from_file_name, Report, Schema, SchemaError, BUILTIN_SCHEMA_JSON};
 
 use crate::csv::{CsvError, CsvReader, RecordInfo};
+use crate::direct::{DirectRow, RowSink};
 use crate::event::{fields, valid_field_name, Event, EventError, FieldId, Kind, Rendered};
 use crate::memo::RowMemo;
 use convert::{Converted, Converter, RowColumns};
@@ -419,6 +420,7 @@ impl CompiledReport {
         header_line: &str,
         event: &mut Event<'a>,
     ) -> Result<(), RowError> {
+        event.clear();
         self.fill(fields, record.line, RawSource::Csv { header: header_line, line: record.raw }, event, None)
     }
 
@@ -432,7 +434,21 @@ impl CompiledReport {
         event: &mut Event<'a>,
         memo: &mut RowMemo<'a>,
     ) -> Result<(), RowError> {
+        event.clear();
         self.fill(fields, record.line, RawSource::Csv { header: header_line, line: record.raw }, event, Some(memo))
+    }
+
+    /// [`CompiledReport::parse_row_with_memo`], writing the row's fields straight to `row`.
+    /// On an error the row is half written and should be abandoned.
+    pub fn write_row_direct<'a>(
+        &'a self,
+        fields: &[Cow<'a, str>],
+        record: RecordInfo<'a>,
+        header_line: &str,
+        row: &mut DirectRow<'a, '_>,
+        memo: &mut RowMemo<'a>,
+    ) -> Result<(), RowError> {
+        self.fill(fields, record.line, RawSource::Csv { header: header_line, line: record.raw }, row, Some(memo))
     }
 
     /// As [`CompiledReport::parse_row`] for a row of a JSON report; `line` is its position.
@@ -443,19 +459,20 @@ impl CompiledReport {
             return Err(RowError { line, problem: RowProblem::DifferentColumns });
         }
         let fields: Vec<Cow<'a, str>> = row.values.iter().map(|v| Cow::Borrowed(v.as_str())).collect();
+        event.clear();
         self.fill(&fields, line, RawSource::Verbatim(&row.raw), event, None)
     }
 
+    /// Sets a row's fields on `event` (which starts empty), in order.
     fn fill<'a>(
         &'a self,
         fields: &[Cow<'a, str>],
         line: usize,
         raw: RawSource<'_>,
-        event: &mut Event<'a>,
+        event: &mut impl RowSink<'a>,
         mut memo: Option<&mut RowMemo<'a>>,
     ) -> Result<(), RowError> {
         let fail = |problem| RowError { line, problem };
-        event.clear();
         let found = fields.len();
         let expected = self.columns.len();
         if found > expected {
@@ -498,7 +515,7 @@ impl CompiledReport {
             event.set_rendered(constant);
         }
         if self.raw {
-            event.set(self.raw_id, raw.encode());
+            event.set_kind(self.raw_id, Kind::Text, Cow::Owned(raw.encode()));
         }
         let first_leftover = first_optional + self.optional.len();
         for (i, value) in fields.iter().enumerate() {
@@ -572,6 +589,20 @@ impl crate::engine::RowParser for CsvReportRows {
         memo: &mut RowMemo<'a>,
     ) -> Result<(), String> {
         self.report.parse_row_with_memo(fields, record, &self.header_line, event, memo).map_err(|e| e.problem.to_string())
+    }
+
+    fn writes_direct(&self) -> bool {
+        true
+    }
+
+    fn write_row_direct<'a>(
+        &'a self,
+        fields: &[Cow<'a, str>],
+        record: RecordInfo<'a>,
+        row: &mut DirectRow<'a, '_>,
+        memo: &mut RowMemo<'a>,
+    ) -> Result<(), String> {
+        self.report.write_row_direct(fields, record, &self.header_line, row, memo).map_err(|e| e.problem.to_string())
     }
 }
 

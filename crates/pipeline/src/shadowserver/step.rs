@@ -1,7 +1,8 @@
 //! What one mapping step does to an event, worked out or remembered.
 
 use super::convert::{self, ConvertError, Converted, FieldType};
-use crate::event::{Event, FieldId, Kind, Rendered};
+use crate::direct::RowSink;
+use crate::event::{FieldId, Kind, Rendered};
 use crate::memo::{Lookup, Outcome, RowMemo};
 use std::borrow::Cow;
 
@@ -55,7 +56,7 @@ impl<'a> Made<'a> {
     }
 
     #[inline]
-    fn set_on(self, event: &mut Event<'a>) -> Done {
+    fn set_on(self, event: &mut impl RowSink<'a>) -> Done {
         match self {
             Made::Nothing => Done::Nothing,
             Made::Taken => Done::Taken,
@@ -78,7 +79,7 @@ impl<'a> Made<'a> {
 }
 
 #[inline]
-fn set_remembered<'a>(outcome: &'a Outcome, event: &mut Event<'a>) -> Done {
+fn set_remembered<'a>(outcome: &'a Outcome, event: &mut impl RowSink<'a>) -> Done {
     match outcome {
         Outcome::Nothing => Done::Nothing,
         Outcome::Taken => Done::Taken,
@@ -90,14 +91,14 @@ fn set_remembered<'a>(outcome: &'a Outcome, event: &mut Event<'a>) -> Done {
     }
 }
 
-/// Sets what `make` makes of `value` on `event`, or what it made of the same value at step
+/// Sets what `make` makes of `value` on `event` (or writes it), or what it made of the same value at step
 /// `index` of an earlier row when `memo` has it.
 #[inline]
 pub(super) fn run_step<'a>(
     memo: Option<&mut RowMemo<'a>>,
     index: usize,
     value: &str,
-    event: &mut Event<'a>,
+    event: &mut impl RowSink<'a>,
     make: impl FnOnce() -> Result<Made<'a>, ConvertError>,
 ) -> Result<Done, ConvertError> {
     let memo = match memo.map(|memo| (memo.lookup(index, value), memo)) {

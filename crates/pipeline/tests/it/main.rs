@@ -1,4 +1,6 @@
 //! Integration tests of rampart-pipeline (one test binary for the crate).
 
+mod direct;
 mod memo;
+mod samples;
 mod shadowserver;

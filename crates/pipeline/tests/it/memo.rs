@@ -3,7 +3,7 @@
 
 use proptest::prelude::*;
 use rampart_core::testdata;
-use rampart_pipeline::csv::{CsvReader, RecordInfo};
+use rampart_pipeline::csv::RecordInfo;
 use rampart_pipeline::event::Event;
 use rampart_pipeline::experts::DedupeKeys;
 use rampart_pipeline::memo::{MemoArena, RowMemo};
@@ -45,32 +45,13 @@ fn compare(report: &CompiledReport, rows: &[Vec<String>], rounds: usize, what: &
 
 #[test]
 fn every_sample_report_gives_the_same_events_with_remembered_conversions() {
-    let dir = testdata::path("shadowserver/expected");
-    let mut files: Vec<_> =
-        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "json")).collect();
-    files.sort();
-    let schema = Schema::builtin();
     let (mut reports, mut rows_compared) = (0, 0);
-    for path in &files {
-        let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-        if doc["input_format"].as_str() == Some("json") {
-            continue;
-        }
-        let file_name = doc["report"]["extra.file_name"].as_str().unwrap();
-        // Report types the 2026 schema no longer has (the Shadowserver test lists them).
-        let Ok(report) = schema.resolve_file_name(file_name) else { continue };
-        let text = testdata::read(&format!("shadowserver/testdata/{}", doc["input_file"].as_str().unwrap()));
-        let mut reader = CsvReader::new(&text);
-        let mut cells = Vec::new();
-        let mut records: Vec<Vec<String>> = Vec::new();
-        while let Some(record) = reader.next_record(&mut cells) {
-            record.unwrap();
-            records.push(cells.iter().map(|c| c.to_string()).collect());
-        }
+    for sample in super::samples::csv_samples() {
+        let records = sample.records();
         let header: Vec<&str> = records[0].iter().map(String::as_str).collect();
-        let Ok(compiled) = report.compile(&header) else { continue };
+        let Ok(compiled) = sample.report.compile(&header) else { continue };
         // Three rounds: the second and third find what the first remembered.
-        rows_compared += compare(&compiled.with_raw(false), &records[1..], 3, path.to_str().unwrap());
+        rows_compared += compare(&compiled.with_raw(false), &records[1..], 3, &sample.name);
         reports += 1;
     }
     assert!(reports >= 80, "only {reports} sample reports compared");
@@ -78,7 +59,7 @@ fn every_sample_report_gives_the_same_events_with_remembered_conversions() {
 }
 
 /// Values that each converter and field type takes, refuses or turns into nothing.
-fn value() -> impl Strategy<Value = String> {
+pub(crate) fn value() -> impl Strategy<Value = String> {
     prop::sample::select(vec![
         "",
         "0",

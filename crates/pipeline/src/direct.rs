@@ -1,0 +1,315 @@
+//! A row written straight to its IntelMQ JSON line, without an [`Event`] in between.
+//!
+//! When nothing after parsing reads or changes an event but routing (no rules, no
+//! warninglists), a parser may write each field's JSON member the moment it has the value,
+//! adding up the fingerprint on the way ([`DirectRow`]); only what routing and counting read
+//! is kept aside: the address, the feed's AS number, the type, and which of the fields
+//! routing fills in the row already has. The line and the fingerprint are the ones the event
+//! would have given as long as no field is set twice in a row: setting in order is then
+//! writing in order, and no later set replaces an earlier one. A row that sets a field again
+//! (a mapping that sends two columns to one field, say) is marked, and the engine takes it
+//! again through an event.
+
+use crate::event::{fields, write_member, Event, FieldId, FieldTable, Kind, Rendered};
+use crate::experts::{field_term, fingerprint_of, route_facts, taxonomy_of, DedupeKeys, Routed, EXTRA_TIE};
+use rampart_core::constituency::resolve::ConstituencyIndex;
+use std::borrow::Cow;
+
+/// Where a parser puts a row's fields: an [`Event`], or a [`DirectRow`].
+pub trait RowSink<'a> {
+    /// Sets a value made ahead of time.
+    fn set_rendered(&mut self, rendered: &'a Rendered);
+    fn set_kind(&mut self, field: FieldId, kind: Kind, text: Cow<'a, str>);
+}
+
+impl<'a> RowSink<'a> for Event<'a> {
+    #[inline]
+    fn set_rendered(&mut self, rendered: &'a Rendered) {
+        Event::set_rendered(self, rendered);
+    }
+
+    #[inline]
+    fn set_kind(&mut self, field: FieldId, kind: Kind, text: Cow<'a, str>) {
+        Event::set_kind(self, field, kind, text);
+    }
+}
+
+/// What the engine reads of a field after parsing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum Role {
+    #[default]
+    None,
+    FeedName,
+    Ip,
+    Asn,
+    Network,
+    Country,
+    Taxonomy,
+    Type,
+}
+
+/// What a row writer knows of one field.
+#[derive(Debug, Clone, Copy, Default)]
+struct FieldState {
+    /// The number of the last row that set it.
+    row: u32,
+    /// It counts for the fingerprint.
+    chosen: bool,
+    role: Role,
+}
+
+/// The fields the engine reads or adds after parsing, resolved once.
+#[derive(Clone, Copy)]
+struct Watched {
+    taxonomy: FieldId,
+    asn: FieldId,
+    network: FieldId,
+    country: FieldId,
+    organisation: FieldId,
+    tie: FieldId,
+    roles: [(FieldId, Role); 7],
+}
+
+impl Watched {
+    fn new() -> Watched {
+        let (taxonomy, asn, network, country) =
+            (*fields::CLASSIFICATION_TAXONOMY, *fields::SOURCE_ASN, *fields::SOURCE_NETWORK, *fields::SOURCE_GEOLOCATION_CC);
+        Watched {
+            taxonomy,
+            asn,
+            network,
+            country,
+            organisation: *fields::EXTRA_ORGANISATION,
+            tie: *EXTRA_TIE,
+            roles: [
+                (*fields::FEED_NAME, Role::FeedName),
+                (*fields::SOURCE_IP, Role::Ip),
+                (asn, Role::Asn),
+                (network, Role::Network),
+                (country, Role::Country),
+                (taxonomy, Role::Taxonomy),
+                (*fields::CLASSIFICATION_TYPE, Role::Type),
+            ],
+        }
+    }
+}
+
+/// One row after another, written into one buffer of IntelMQ JSON lines.
+pub struct DirectRow<'a, 't> {
+    /// A copy of the field table: the parser may take this thread's (for a value it
+    /// remembers) while a row is written.
+    table: FieldTable,
+    /// By [`FieldId::index`], for every field of `table`.
+    states: Vec<FieldState>,
+    keys: &'t DedupeKeys,
+    watched: Watched,
+    out: Vec<u8>,
+    /// Where the row being written starts in `out`.
+    start: usize,
+    /// Counts the rows, from 1: a field's `row` tells whether this row set it already.
+    row: u32,
+    /// The run's `feed.name`, which replaces the feed's own.
+    feed_name: Option<&'a Rendered>,
+    sum: u64,
+    count: u64,
+    has_feed_name: bool,
+    has_network: bool,
+    has_country: bool,
+    has_taxonomy: bool,
+    source_ip: Option<Cow<'a, str>>,
+    source_asn: Option<Cow<'a, str>>,
+    classification_type: Option<Cow<'a, str>>,
+    /// The row set a field twice.
+    conflict: bool,
+}
+
+impl<'a, 't> DirectRow<'a, 't> {
+    /// Rows are appended to `out`.
+    pub(crate) fn new(keys: &'t DedupeKeys, out: Vec<u8>, feed_name: Option<&'a Rendered>) -> Self {
+        let mut row = DirectRow {
+            // Interned before the table is copied.
+            watched: Watched::new(),
+            table: FieldTable::snapshot(),
+            states: Vec::new(),
+            keys,
+            start: out.len(),
+            out,
+            row: 0,
+            feed_name,
+            sum: 0,
+            count: 0,
+            has_feed_name: false,
+            has_network: false,
+            has_country: false,
+            has_taxonomy: false,
+            source_ip: None,
+            source_asn: None,
+            classification_type: None,
+            conflict: false,
+        };
+        row.know_table();
+        row
+    }
+
+    /// Fills in the state of every field of the table not known yet.
+    #[cold]
+    fn know_table(&mut self) {
+        for field in self.table.ids().skip(self.states.len()) {
+            let role = self.watched.roles.iter().find(|(id, _)| *id == field).map_or(Role::None, |(_, role)| *role);
+            self.states.push(FieldState { row: 0, chosen: self.keys.chooses(field), role });
+        }
+    }
+
+    /// Starts a row.
+    pub(crate) fn begin(&mut self) {
+        self.start = self.out.len();
+        self.out.extend_from_slice(b"{\"__type\":\"Event\"");
+        self.row += 1;
+        self.sum = 0;
+        self.count = 0;
+        self.has_feed_name = false;
+        self.has_network = false;
+        self.has_country = false;
+        self.has_taxonomy = false;
+        self.source_ip = None;
+        self.source_asn = None;
+        self.classification_type = None;
+        self.conflict = false;
+    }
+
+    /// Whether the row set a field twice: then it must be made as an event instead (after
+    /// [`DirectRow::abandon`]).
+    pub(crate) fn conflicted(&self) -> bool {
+        self.conflict
+    }
+
+    /// The buffer rows are written into, to add a line made otherwise between two rows.
+    pub(crate) fn lines_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.out
+    }
+
+    /// Notes that the row sets `field`: whether it counts for the fingerprint, and its role.
+    #[inline]
+    fn mark(&mut self, field: FieldId) -> (bool, Role) {
+        if field.index() >= self.states.len() {
+            self.table = FieldTable::snapshot();
+            self.know_table();
+        }
+        let state = &mut self.states[field.index()];
+        self.conflict |= state.row == self.row;
+        state.row = self.row;
+        (state.chosen, state.role)
+    }
+    /// Takes back what was written of the row.
+    pub(crate) fn abandon(&mut self) {
+        self.out.truncate(self.start);
+    }
+
+    /// Adds what the engine adds after parsing, in the order it adds it to an event
+    /// (`feed.name` if the row had none, `time.observation`, `classification.taxonomy`, then
+    /// routing), closes the line and gives the routing outcome and the fingerprint.
+    pub(crate) fn finish(&mut self, observation_time: &'a Rendered, index: &ConstituencyIndex) -> (Routed, u64) {
+        if let (Some(name), false) = (self.feed_name, self.has_feed_name) {
+            self.set_rendered(name);
+        }
+        self.set_rendered(observation_time);
+        if !self.has_taxonomy {
+            if let Some(taxonomy) = self.classification_type.as_deref().and_then(taxonomy_of) {
+                self.write(self.watched.taxonomy, Kind::Text, taxonomy);
+            }
+        }
+        let facts = route_facts(self.source_ip.as_deref(), self.source_asn.as_deref(), index);
+        if let (Some(asn), None) = (facts.asn, &self.source_asn) {
+            let mut digits = String::with_capacity(10);
+            crate::experts::push_u64(&mut digits, u64::from(asn));
+            self.write(self.watched.asn, Kind::Integer, &digits);
+        }
+        if let (Some(network), false) = (facts.network, self.has_network) {
+            self.write(self.watched.network, Kind::Text, network);
+        }
+        if let (Some(country), false) = (facts.country, self.has_country) {
+            self.write(self.watched.country, Kind::Text, country);
+        }
+        if let Some(org) = facts.routed.org {
+            let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+            let text = org.as_hyphenated().encode_lower(&mut text);
+            self.write(self.watched.organisation, Kind::Text, text);
+        }
+        if facts.routed.tie {
+            self.write(self.watched.tie, Kind::Boolean, "true");
+        }
+        self.out.push(b'}');
+        (facts.routed, fingerprint_of(self.sum, self.count))
+    }
+
+    /// Ends the finished row's line.
+    pub(crate) fn end_line(&mut self) {
+        self.out.push(b'\n');
+    }
+
+    /// How long the buffer is.
+    pub(crate) fn len(&self) -> usize {
+        self.out.len()
+    }
+
+    /// The row's `classification.type`.
+    pub(crate) fn classification_type(&self) -> &str {
+        self.classification_type.as_deref().unwrap_or("")
+    }
+
+    /// The buffer, with every row written.
+    pub(crate) fn into_lines(self) -> Vec<u8> {
+        self.out
+    }
+
+    /// Appends a member and adds its fingerprint term.
+    #[inline]
+    fn write(&mut self, field: FieldId, kind: Kind, text: &str) -> Role {
+        let (chosen, role) = self.mark(field);
+        let info = self.table.get(field);
+        write_member(info, kind, text, &mut self.out);
+        if chosen {
+            self.sum = self.sum.wrapping_add(field_term(info.hash, text));
+            self.count += 1;
+        }
+        role
+    }
+
+    /// Keeps aside what routing and counting will read.
+    #[inline]
+    fn watch(&mut self, role: Role, text: impl FnOnce() -> Cow<'a, str>) {
+        match role {
+            Role::None => {}
+            Role::FeedName => self.has_feed_name = true,
+            Role::Ip => self.source_ip = Some(text()),
+            Role::Asn => self.source_asn = Some(text()),
+            Role::Network => self.has_network = true,
+            Role::Country => self.has_country = true,
+            Role::Taxonomy => self.has_taxonomy = true,
+            Role::Type => self.classification_type = Some(text()),
+        }
+    }
+}
+
+impl<'a> RowSink<'a> for DirectRow<'a, '_> {
+    #[inline]
+    fn set_rendered(&mut self, rendered: &'a Rendered) {
+        let (chosen, role) = self.mark(rendered.field());
+        let rendered = match self.feed_name {
+            Some(name) if role == Role::FeedName => name,
+            _ => rendered,
+        };
+        rendered.write_json(&mut self.out);
+        if chosen {
+            self.sum = self.sum.wrapping_add(rendered.hash_term());
+            self.count += 1;
+        }
+        self.watch(role, || Cow::Borrowed(rendered.text()));
+    }
+
+    #[inline]
+    fn set_kind(&mut self, field: FieldId, kind: Kind, text: Cow<'a, str>) {
+        let role = self.write(field, kind, &text);
+        self.watch(role, || text);
+    }
+}

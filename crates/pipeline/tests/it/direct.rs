@@ -1,0 +1,169 @@
+//! Rows written straight to JSON ([`rampart_pipeline::direct`]) against rows made into events
+//! first: the same lines byte for byte, the same fingerprints, duplicates, routing, counts,
+//! quarantined rows and notification directives. A batch with rules takes the event path (a
+//! rule set with no statements changes nothing), so the two are compared through the engine
+//! as `rampart ingest` runs it.
+
+use proptest::prelude::*;
+use rampart_core::constituency::prefix::IpPrefix;
+use rampart_core::constituency::resolve::{AssetKind, AssetRecord, AssetSource, ConstituencyIndex, RoutingRow};
+use rampart_core::testdata;
+use rampart_pipeline::engine::{process_batch, BatchInput, BatchOutput, FingerprintSet, Scratch, Stages};
+use rampart_pipeline::experts::DedupeKeys;
+use rampart_pipeline::rules::{self, RuleSet};
+use rampart_pipeline::shadowserver::{CompiledReport, CsvReportRows, Schema};
+use serde_json::Value;
+use uuid::Uuid;
+
+/// Two organisations holding half the IPv4 space each (one of them also a smaller prefix
+/// of the other's half, so some addresses tie), and a routing table with AS numbers and
+/// countries for most of it.
+fn index() -> ConstituencyIndex {
+    let asset = |org: u128, value: &str| AssetRecord {
+        id: Uuid::now_v7(),
+        org_id: Uuid::from_u128(org),
+        kind: AssetKind::Ipv4Prefix,
+        value: value.into(),
+        include_subdomains: false,
+        source: AssetSource::Manual,
+        valid_from: None,
+        valid_until: None,
+    };
+    let assets = [asset(1, "0.0.0.0/1"), asset(2, "128.0.0.0/1"), asset(1, "192.0.2.0/24"), asset(2, "192.0.2.0/24")];
+    let route = |prefix: &str, asn: u32, cc: &str| RoutingRow {
+        prefix: IpPrefix::parse(prefix).unwrap(),
+        asn: Some(asn),
+        country: Some(cc.into()),
+    };
+    let routing = vec![route("0.0.0.0/2", 3462, "TW"), route("128.0.0.0/2", 64500, "AT"), route("192.0.0.0/8", 64501, "DE")];
+    ConstituencyIndex::build(&assets, routing, Default::default(), "TW", chrono::Utc::now())
+}
+
+/// The parts of a batch's output that must agree.
+fn summary(out: &BatchOutput) -> String {
+    let mut tally: Vec<_> = out.tally.iter().collect();
+    tally.sort();
+    format!(
+        "{}\nfingerprints {:?}\ncounts {:?}\nquarantined {:?}\nnotify {:?}\ntally {:?}\noutputs {:?} incidents {:?}",
+        String::from_utf8_lossy(&out.jsonl),
+        out.new_fingerprints,
+        out.counts,
+        out.quarantined,
+        out.notify,
+        tally,
+        out.routed_outputs,
+        out.incidents
+    )
+}
+
+/// Runs `body` through the engine written directly and through events, with and without a
+/// run's feed name, on one and on two threads; fails on the first difference. Returns the
+/// number of events written.
+fn compare(report: CompiledReport, header_line: &str, body: &str, what: &str) -> u64 {
+    let parser = CsvReportRows { report, header_line: header_line.to_string() };
+    let index = index();
+    let keys = DedupeKeys::default();
+    let no_rules: RuleSet = rules::compile("# nothing\n").unwrap();
+    let mut written = 0;
+    for feed_name in [None, Some("Run-Feed")] {
+        for threads in [1, 2] {
+            let run = |rules: Option<&RuleSet>| {
+                let stages = Stages {
+                    index: &index,
+                    rules,
+                    dedupe: &keys,
+                    feed_name,
+                    observation_time: "2026-11-30T12:00:00+00:00",
+                    notify_all: true,
+                    warninglists: None,
+                };
+                let mut seen = FingerprintSet::default();
+                let mut scratch = Scratch::default();
+                // Twice: the second batch finds every event of the first.
+                let first = process_batch(
+                    BatchInput::Csv { parser: &parser, text: body, first_line: 1 },
+                    &stages,
+                    threads,
+                    &mut seen,
+                    &mut scratch,
+                );
+                let again = process_batch(
+                    BatchInput::Csv { parser: &parser, text: body, first_line: 1 },
+                    &stages,
+                    threads,
+                    &mut seen,
+                    &mut scratch,
+                );
+                (summary(&first), summary(&again), first.counts.written)
+            };
+            let (direct, through_events) = (run(None), run(Some(&no_rules)));
+            assert_eq!(direct.0, through_events.0, "{what}: feed name {feed_name:?}, {threads} thread(s)");
+            assert_eq!(direct.1, through_events.1, "{what}: second batch, feed name {feed_name:?}, {threads} thread(s)");
+            written = direct.2;
+        }
+    }
+    written
+}
+
+#[test]
+fn every_sample_report_gives_the_same_lines_written_directly() {
+    let (mut reports, mut events) = (0, 0);
+    for sample in super::samples::csv_samples() {
+        let records = sample.records();
+        let header: Vec<&str> = records[0].iter().map(String::as_str).collect();
+        let Ok(compiled) = sample.report.compile(&header) else { continue };
+        let (header_line, body) = sample.text.split_once('\n').unwrap();
+        // With `raw` as IntelMQ writes it, and without, as the benchmark runs.
+        for raw in [true, false] {
+            events += compare(compiled.clone().with_raw(raw), header_line, body, &sample.name);
+        }
+        reports += 1;
+    }
+    assert!(reports >= 80, "only {reports} sample reports compared");
+    assert!(events >= 1000, "only {events} events compared");
+}
+
+#[test]
+fn a_row_that_sets_a_field_twice_is_made_as_an_event() {
+    // Two columns for one field, and a column for `time.observation`, which the run sets: the
+    // event keeps the last value where the first was set, which a line written in order
+    // cannot. Rows that set each field once are still written directly.
+    let schema = Schema::parse(
+        r#"{"twice": {"feed_name": "Twice", "file_name": "twice",
+            "required_fields": [["source.ip", "ip", "validate_ip"]],
+            "optional_fields": [["extra.", "a"], ["extra.a", "b"], ["time.observation", "seen"]],
+            "constant_fields": {"classification.type": "scanner"}}}"#,
+    )
+    .unwrap();
+    let report = schema.report("twice").unwrap();
+    let header_line = "ip,a,b,seen";
+    let body = "192.0.2.1,x,y,\n10.0.0.1,,y,\n130.0.0.1,x,,2020-01-01 00:00:00\n130.0.0.2,x,,\n192.0.2.1,x,y,\n";
+    let compiled = report.compile(&["ip", "a", "b", "seen"]).unwrap().with_raw(false);
+    assert_eq!(compare(compiled, header_line, body, "fields set twice"), 4);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Rows drawn from a few values per column (bad ones too, and repeats, so that rows are
+    /// quarantined, remembered and found again as duplicates).
+    #[test]
+    fn random_rows_give_the_same_lines_written_directly(
+        report_type in prop::sample::select(vec!["scan_dns", "scan_http", "event4_sinkhole_http", "scan_exchange", "device_id", "compromised_website"]),
+        rows in prop::collection::vec(prop::collection::vec(super::memo::value(), 40), 1..120),
+    ) {
+        let report = Schema::builtin().report(report_type).unwrap();
+        let reports: Value = serde_json::from_str(&testdata::read("shadowserver/report_schema/reports.json")).unwrap();
+        let header: Vec<&str> = reports[report_type]["fields"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+        let compiled = report.compile(&header).unwrap().with_raw(false);
+        let quote = |v: &str| format!("\"{}\"", v.replace('"', "\"\""));
+        let header_line = header.iter().map(|h| quote(h)).collect::<Vec<_>>().join(",");
+        let mut body = String::new();
+        for row in rows {
+            let cells: Vec<String> = row.iter().take(header.len()).map(|v| quote(v)).collect();
+            body.push_str(&cells.join(","));
+            body.push('\n');
+        }
+        compare(compiled, &header_line, &body, report_type);
+    }
+}
