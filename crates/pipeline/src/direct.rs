@@ -200,6 +200,7 @@ impl<'a, 't> DirectRow<'a, 't> {
         state.row = self.row;
         (state.chosen, state.role)
     }
+
     /// Takes back what was written of the row.
     pub(crate) fn abandon(&mut self) {
         self.out.truncate(self.start);
@@ -220,9 +221,9 @@ impl<'a, 't> DirectRow<'a, 't> {
         }
         let facts = route_facts(self.source_ip.as_deref(), self.source_asn.as_deref(), index);
         if let (Some(asn), None) = (facts.asn, &self.source_asn) {
-            let mut digits = String::with_capacity(10);
-            crate::experts::push_u64(&mut digits, u64::from(asn));
-            self.write(self.watched.asn, Kind::Integer, &digits);
+            let mut digits = [0u8; 20];
+            let digits = crate::experts::decimal(u64::from(asn), &mut digits);
+            self.write(self.watched.asn, Kind::Integer, digits);
         }
         if let (Some(network), false) = (facts.network, self.has_network) {
             self.write(self.watched.network, Kind::Text, network);

@@ -74,8 +74,12 @@ pub fn enrich_and_route<'t>(event: &mut Event<'t>, index: &'t ConstituencyIndex,
     facts.routed
 }
 
-pub(crate) fn push_u64(buf: &mut String, mut n: u64) {
-    let mut digits = [0u8; 20];
+fn push_u64(buf: &mut String, n: u64) {
+    buf.push_str(decimal(n, &mut [0u8; 20]));
+}
+
+/// The decimal text of `n`, written into `digits`.
+pub(crate) fn decimal(mut n: u64, digits: &mut [u8; 20]) -> &str {
     let mut i = digits.len();
     loop {
         i -= 1;
@@ -85,7 +89,7 @@ pub(crate) fn push_u64(buf: &mut String, mut n: u64) {
             break;
         }
     }
-    buf.extend(digits[i..].iter().map(|&d| d as char));
+    std::str::from_utf8(&digits[i..]).expect("ASCII digits")
 }
 
 /// RSIT taxonomy for IntelMQ classification types, for feeds that give only the type.
