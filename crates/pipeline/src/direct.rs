@@ -34,7 +34,8 @@ impl<'a> RowSink<'a> for Event<'a> {
     }
 }
 
-/// What the engine reads of a field after parsing.
+/// What the engine does with a field's value after parsing: replace it (`feed.name`), or
+/// read it (for routing and counting).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 enum Role {
     #[default]
@@ -42,9 +43,6 @@ enum Role {
     FeedName,
     Ip,
     Asn,
-    Network,
-    Country,
-    Taxonomy,
     Type,
 }
 
@@ -61,33 +59,31 @@ struct FieldState {
 /// The fields the engine reads or adds after parsing, resolved once.
 #[derive(Clone, Copy)]
 struct Watched {
+    feed_name: FieldId,
     taxonomy: FieldId,
     asn: FieldId,
     network: FieldId,
     country: FieldId,
     organisation: FieldId,
     tie: FieldId,
-    roles: [(FieldId, Role); 7],
+    roles: [(FieldId, Role); 4],
 }
 
 impl Watched {
     fn new() -> Watched {
-        let (taxonomy, asn, network, country) =
-            (*fields::CLASSIFICATION_TAXONOMY, *fields::SOURCE_ASN, *fields::SOURCE_NETWORK, *fields::SOURCE_GEOLOCATION_CC);
+        let (feed_name, asn) = (*fields::FEED_NAME, *fields::SOURCE_ASN);
         Watched {
-            taxonomy,
+            feed_name,
+            taxonomy: *fields::CLASSIFICATION_TAXONOMY,
             asn,
-            network,
-            country,
+            network: *fields::SOURCE_NETWORK,
+            country: *fields::SOURCE_GEOLOCATION_CC,
             organisation: *fields::EXTRA_ORGANISATION,
             tie: *EXTRA_TIE,
             roles: [
-                (*fields::FEED_NAME, Role::FeedName),
+                (feed_name, Role::FeedName),
                 (*fields::SOURCE_IP, Role::Ip),
                 (asn, Role::Asn),
-                (network, Role::Network),
-                (country, Role::Country),
-                (taxonomy, Role::Taxonomy),
                 (*fields::CLASSIFICATION_TYPE, Role::Type),
             ],
         }
@@ -112,10 +108,6 @@ pub struct DirectRow<'a, 't> {
     feed_name: Option<&'a Rendered>,
     sum: u64,
     count: u64,
-    has_feed_name: bool,
-    has_network: bool,
-    has_country: bool,
-    has_taxonomy: bool,
     source_ip: Option<Cow<'a, str>>,
     source_asn: Option<Cow<'a, str>>,
     classification_type: Option<Cow<'a, str>>,
@@ -138,10 +130,6 @@ impl<'a, 't> DirectRow<'a, 't> {
             feed_name,
             sum: 0,
             count: 0,
-            has_feed_name: false,
-            has_network: false,
-            has_country: false,
-            has_taxonomy: false,
             source_ip: None,
             source_asn: None,
             classification_type: None,
@@ -167,10 +155,6 @@ impl<'a, 't> DirectRow<'a, 't> {
         self.row += 1;
         self.sum = 0;
         self.count = 0;
-        self.has_feed_name = false;
-        self.has_network = false;
-        self.has_country = false;
-        self.has_taxonomy = false;
         self.source_ip = None;
         self.source_asn = None;
         self.classification_type = None;
@@ -201,6 +185,11 @@ impl<'a, 't> DirectRow<'a, 't> {
         (state.chosen, state.role)
     }
 
+    /// Whether the row being written has set `field`.
+    fn has(&self, field: FieldId) -> bool {
+        self.states.get(field.index()).is_some_and(|state| state.row == self.row)
+    }
+
     /// Takes back what was written of the row.
     pub(crate) fn abandon(&mut self) {
         self.out.truncate(self.start);
@@ -210,11 +199,11 @@ impl<'a, 't> DirectRow<'a, 't> {
     /// (`feed.name` if the row had none, `time.observation`, `classification.taxonomy`, then
     /// routing), closes the line and gives the routing outcome and the fingerprint.
     pub(crate) fn finish(&mut self, observation_time: &'a Rendered, index: &ConstituencyIndex) -> (Routed, u64) {
-        if let (Some(name), false) = (self.feed_name, self.has_feed_name) {
+        if let (Some(name), false) = (self.feed_name, self.has(self.watched.feed_name)) {
             self.set_rendered(name);
         }
         self.set_rendered(observation_time);
-        if !self.has_taxonomy {
+        if !self.has(self.watched.taxonomy) {
             if let Some(taxonomy) = self.classification_type.as_deref().and_then(taxonomy_of) {
                 self.write(self.watched.taxonomy, Kind::Text, taxonomy);
             }
@@ -225,10 +214,10 @@ impl<'a, 't> DirectRow<'a, 't> {
             let digits = crate::experts::decimal(u64::from(asn), &mut digits);
             self.write(self.watched.asn, Kind::Integer, digits);
         }
-        if let (Some(network), false) = (facts.network, self.has_network) {
+        if let (Some(network), false) = (facts.network, self.has(self.watched.network)) {
             self.write(self.watched.network, Kind::Text, network);
         }
-        if let (Some(country), false) = (facts.country, self.has_country) {
+        if let (Some(country), false) = (facts.country, self.has(self.watched.country)) {
             self.write(self.watched.country, Kind::Text, country);
         }
         if let Some(org) = facts.routed.org {
@@ -280,13 +269,9 @@ impl<'a, 't> DirectRow<'a, 't> {
     #[inline]
     fn watch(&mut self, role: Role, text: impl FnOnce() -> Cow<'a, str>) {
         match role {
-            Role::None => {}
-            Role::FeedName => self.has_feed_name = true,
+            Role::None | Role::FeedName => {}
             Role::Ip => self.source_ip = Some(text()),
             Role::Asn => self.source_asn = Some(text()),
-            Role::Network => self.has_network = true,
-            Role::Country => self.has_country = true,
-            Role::Taxonomy => self.has_taxonomy = true,
             Role::Type => self.classification_type = Some(text()),
         }
     }

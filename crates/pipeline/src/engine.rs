@@ -448,65 +448,62 @@ fn csv_rows<'t>(
     let mut reader = crate::csv::CsvReader::new(text);
     let mut cells: Vec<Cow<'_, str>> = Vec::with_capacity(64);
     let mut buf = String::new();
-    if !direct {
-        let mut event = Event::new();
-        while let Some(record) = next_row(&mut reader, &mut cells, first_line, &mut piece.rows) {
-            event.clear();
-            let row = match parser.parse_row_with_memo(&cells, record, &mut event, &mut memo) {
-                Ok(()) => {
-                    let out = PieceOut { json: &mut piece.json, types: &mut piece.types };
-                    after_parse(&mut event, stages, &run_fields, &mut buf, record.line, out, seen)
-                }
-                Err(reason) => RowResult::Quarantined(Quarantined { line: record.line, reason, raw: record.raw.to_string() }),
-            };
-            piece.rows.push(row);
-        }
-        return;
-    }
-    let mut row = DirectRow::new(stages.dedupe, std::mem::take(&mut piece.json), run_fields.feed_name.as_ref());
+    let mut event = Event::new();
+    // Rows written directly go into this buffer; it is the piece's again at the end.
+    let mut direct = direct.then(|| DirectRow::new(stages.dedupe, std::mem::take(&mut piece.json), run_fields.feed_name.as_ref()));
     while let Some(record) = next_row(&mut reader, &mut cells, first_line, &mut piece.rows) {
-        let line = record.line;
-        row.begin();
-        if let Err(reason) = parser.write_row_direct(&cells, record, &mut row, &mut memo) {
-            row.abandon();
-            piece.rows.push(RowResult::Quarantined(Quarantined { line, reason, raw: record.raw.to_string() }));
-            continue;
-        }
-        let (Routed { org, tie }, fingerprint) = row.finish(&run_fields.observation_time, stages.index);
-        if row.conflicted() {
-            // A field set twice: the event keeps the last value where the first was.
-            row.abandon();
-            let mut event = Event::new();
-            let result = match parser.parse_row_with_memo(&cells, record, &mut event, &mut memo) {
-                Ok(()) => {
-                    let out = PieceOut { json: row.lines_mut(), types: &mut piece.types };
-                    after_parse(&mut event, stages, &run_fields, &mut buf, line, out, seen)
+        if let Some(row) = direct.as_mut() {
+            row.begin();
+            if let Err(reason) = parser.write_row_direct(&cells, record, row, &mut memo) {
+                row.abandon();
+                piece.rows.push(quarantined(record, reason));
+                continue;
+            }
+            let (Routed { org, tie }, fingerprint) = row.finish(&run_fields.observation_time, stages.index);
+            if !row.conflicted() {
+                if !seen.first_time(fingerprint) {
+                    row.abandon();
+                    piece.rows.push(RowResult::Duplicate);
+                    continue;
                 }
-                Err(reason) => RowResult::Quarantined(Quarantined { line, reason, raw: record.raw.to_string() }),
-            };
-            piece.rows.push(result);
-            continue;
-        }
-        if !seen.first_time(fingerprint) {
+                row.end_line();
+                let type_index = type_index(&mut piece.types, row.classification_type());
+                // The few rows to notify are parsed again as events, for the directive.
+                let notify = (stages.notify_all && org.is_some())
+                    .then(|| {
+                        event.clear();
+                        parser.parse_row(&cells, record, &mut event).ok()?;
+                        add_run_fields(&mut event, stages, &run_fields, &mut buf);
+                        Some(event_map(&event))
+                    })
+                    .flatten();
+                let extras = notify.is_some().then(|| Box::new(RowExtras { notify, incident: None, outputs: Vec::new() }));
+                piece.rows.push(RowResult::Event(RowMeta { line: record.line, fingerprint, end: row.len(), org, tie, type_index, extras }));
+                continue;
+            }
+            // A field set twice: an event keeps the last value where the first was, so the
+            // row is made as one below.
             row.abandon();
-            piece.rows.push(RowResult::Duplicate);
-            continue;
         }
-        row.end_line();
-        let type_index = type_index(&mut piece.types, row.classification_type());
-        // The few rows to notify are parsed again as events, for the directive.
-        let notify = (stages.notify_all && org.is_some())
-            .then(|| {
-                let mut event = Event::new();
-                parser.parse_row(&cells, record, &mut event).ok()?;
-                add_run_fields(&mut event, stages, &run_fields, &mut buf);
-                Some(event_map(&event))
-            })
-            .flatten();
-        let extras = notify.is_some().then(|| Box::new(RowExtras { notify, incident: None, outputs: Vec::new() }));
-        piece.rows.push(RowResult::Event(RowMeta { line, fingerprint, end: row.len(), org, tie, type_index, extras }));
+        event.clear();
+        let json = match direct.as_mut() {
+            Some(row) => row.lines_mut(),
+            None => &mut piece.json,
+        };
+        let result = match parser.parse_row_with_memo(&cells, record, &mut event, &mut memo) {
+            Ok(()) => after_parse(&mut event, stages, &run_fields, &mut buf, record.line, PieceOut { json, types: &mut piece.types }, seen),
+            Err(reason) => quarantined(record, reason),
+        };
+        piece.rows.push(result);
     }
-    piece.json = row.into_lines();
+    if let Some(row) = direct {
+        piece.json = row.into_lines();
+    }
+}
+
+/// A row the parser refused, kept with its text.
+fn quarantined(record: RecordInfo<'_>, reason: String) -> RowResult {
+    RowResult::Quarantined(Quarantined { line: record.line, reason, raw: record.raw.to_string() })
 }
 
 /// IntelMQ JSON lines as a line format.

@@ -463,7 +463,7 @@ impl CompiledReport {
         self.fill(&fields, line, RawSource::Verbatim(&row.raw), event, None)
     }
 
-    /// Sets a row's fields on `event` (which starts empty), in order.
+    /// Sets a row's fields, in order, on `event`: an empty event, or a row written directly.
     fn fill<'a>(
         &'a self,
         fields: &[Cow<'a, str>],

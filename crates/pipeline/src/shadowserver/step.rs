@@ -91,8 +91,8 @@ fn set_remembered<'a>(outcome: &'a Outcome, event: &mut impl RowSink<'a>) -> Don
     }
 }
 
-/// Sets what `make` makes of `value` on `event` (or writes it), or what it made of the same value at step
-/// `index` of an earlier row when `memo` has it.
+/// Sets what `make` makes of `value` on `event` (an event, or a row written directly), or
+/// what it made of the same value at step `index` of an earlier row when `memo` has it.
 #[inline]
 pub(super) fn run_step<'a>(
     memo: Option<&mut RowMemo<'a>>,
