@@ -1,78 +1,87 @@
 //! The fast path for a quoted record on one line, as nearly every Shadowserver row is: the
-//! line's quotes and commas are found sixteen bytes at a time as bit masks, and the fields
+//! line's quotes and commas are found sixty-four bytes at a time as bit masks, and the fields
 //! are cut from the masks, instead of one short search per field.
 //!
 //! It takes only lines whose quoting is plain: a quoted field opens at the start of a field
 //! and closes right before a comma or the end of the line (doubled quotes inside are fine).
 //! Anything else (a quoted field running on to the next line, text after a closing quote, a
-//! line longer than the masks) is left to the byte-by-byte reader, which reads such lines
+//! line longer than [`MAX_LINE`]) is left to the byte-by-byte reader, which reads such lines
 //! as Python's `csv` module does. On the lines it takes, both give the same fields.
 
 use std::borrow::Cow;
 
-const WORDS: usize = 16;
-/// The longest line the masks hold; longer ones take the byte-by-byte reader.
-pub(super) const MAX_LINE: usize = WORDS * 64;
+/// The longest line this reader takes; longer ones take the byte-by-byte reader.
+pub(super) const MAX_LINE: usize = 1024;
 
-/// One bit per byte of the line: where its quotes and its commas are.
-struct Masks {
-    quotes: [u64; WORDS],
-    commas: [u64; WORDS],
-    len: usize,
+/// Where a line's quotes and commas are, one bit per byte, worked out sixty-four bytes at a
+/// time as the reader reaches them. Searches go forward through the line, so only the
+/// block last reached is kept (nothing is zeroed or built ahead).
+struct Masks<'b> {
+    bytes: &'b [u8],
+    /// The block `quotes` and `commas` are of; `usize::MAX` before the first.
+    block: usize,
+    quotes: u64,
+    commas: u64,
 }
 
-impl Masks {
-    fn of(line: &[u8]) -> Masks {
-        debug_assert!(line.len() <= MAX_LINE);
-        let mut masks = Masks { quotes: [0; WORDS], commas: [0; WORDS], len: line.len() };
-        let mut chunks = line.chunks_exact(16);
-        let mut at = 0;
-        for chunk in &mut chunks {
-            masks.add(at, chunk16(chunk.try_into().expect("chunks of 16 bytes")));
-            at += 1;
+impl<'b> Masks<'b> {
+    fn of(bytes: &'b [u8]) -> Masks<'b> {
+        Masks { bytes, block: usize::MAX, quotes: 0, commas: 0 }
+    }
+
+    #[inline]
+    fn load(&mut self, block: usize) {
+        let rest = &self.bytes[block * 64..];
+        let (quotes, commas) = match rest.first_chunk::<64>() {
+            Some(whole) => chunk64(whole),
+            None => {
+                // Zeros are neither quotes nor commas, so the padding sets no bit.
+                let mut tail = [0u8; 64];
+                tail[..rest.len()].copy_from_slice(rest);
+                chunk64(&tail)
+            }
+        };
+        (self.block, self.quotes, self.commas) = (block, quotes, commas);
+    }
+
+    fn next_quote(&mut self, from: usize) -> usize {
+        self.next_bit(from, true)
+    }
+
+    fn next_comma(&mut self, from: usize) -> usize {
+        self.next_bit(from, false)
+    }
+
+    /// The first quote (or comma) at or after `from`; the line's length when there is none.
+    #[inline]
+    fn next_bit(&mut self, from: usize, quote: bool) -> usize {
+        let len = self.bytes.len();
+        let mut at = from;
+        while at < len {
+            let block = at / 64;
+            if block != self.block {
+                self.load(block);
+            }
+            let word = if quote { self.quotes } else { self.commas } & (u64::MAX << (at % 64));
+            if word != 0 {
+                return block * 64 + word.trailing_zeros() as usize;
+            }
+            at = (block + 1) * 64;
         }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            // Zeros are neither quotes nor commas, so the padding sets no bit.
-            let mut tail = [0u8; 16];
-            tail[..rest.len()].copy_from_slice(rest);
-            masks.add(at, chunk16(&tail));
-        }
-        masks
-    }
-
-    fn add(&mut self, chunk: usize, (quotes, commas): (u16, u16)) {
-        let shift = 16 * (chunk % 4);
-        self.quotes[chunk / 4] |= u64::from(quotes) << shift;
-        self.commas[chunk / 4] |= u64::from(commas) << shift;
-    }
-
-    fn next_quote(&self, from: usize) -> usize {
-        next_bit(&self.quotes, from, self.len)
-    }
-
-    fn next_comma(&self, from: usize) -> usize {
-        next_bit(&self.commas, from, self.len)
+        len
     }
 }
 
-/// The first set bit at or after `from`; `len` when there is none.
-fn next_bit(words: &[u64; WORDS], from: usize, len: usize) -> usize {
-    let mut w = from / 64;
-    if from >= len || w >= WORDS {
-        return len;
+/// Quote and comma bits of sixty-four bytes.
+#[inline]
+fn chunk64(bytes: &[u8; 64]) -> (u64, u64) {
+    let mut masks = (0u64, 0u64);
+    for (i, chunk) in bytes.chunks_exact(16).enumerate() {
+        let (quotes, commas) = chunk16(chunk.try_into().expect("chunks of 16 bytes"));
+        masks.0 |= u64::from(quotes) << (16 * i);
+        masks.1 |= u64::from(commas) << (16 * i);
     }
-    let mut word = words[w] & (u64::MAX << (from % 64));
-    loop {
-        if word != 0 {
-            return w * 64 + word.trailing_zeros() as usize;
-        }
-        w += 1;
-        if w >= WORDS || w * 64 >= len {
-            return len;
-        }
-        word = words[w];
-    }
+    masks
 }
 
 /// Quote and comma bits of sixteen bytes: one compare and one mask move each.
@@ -122,7 +131,7 @@ pub(super) enum LastField {
 fn read_fields<'a>(line: &'a str, fields: &mut Vec<Cow<'a, str>>) -> Option<LastField> {
     let bytes = line.as_bytes();
     let len = bytes.len();
-    let masks = Masks::of(bytes);
+    let mut masks = Masks::of(bytes);
     let mut at = 0;
     loop {
         if bytes.get(at) == Some(&b'"') {
