@@ -9,6 +9,7 @@ use crate::csv::RecordInfo;
 use crate::direct::DirectRow;
 use crate::event::{fields, read_intelmq_json, Event, FieldId, FieldTable, Kind, Rendered};
 use crate::experts::{self, DedupeKeys, Routed};
+use crate::known_rows::{Known, KnownMap, KnownRows, RunMark};
 pub use crate::mapping::LineParser;
 use crate::memo::{MemoArena, RowMemo};
 use crate::rules::RuleSet;
@@ -274,6 +275,8 @@ struct Piece {
     types: Vec<String>,
     /// Its events' fingerprints are already in the batch's set (the piece was alone).
     settled: bool,
+    /// The records it met, when it ran beside others.
+    known: Option<KnownMap>,
 }
 
 /// How a piece tells duplicates before writing them out. Alone, it owns the set. Beside
@@ -290,6 +293,14 @@ impl Seen<'_> {
         match self {
             Seen::Owned(set) => set.insert(fingerprint),
             Seen::Shared { before, own } => !before.contains(&fingerprint) && own.insert(fingerprint),
+        }
+    }
+
+    /// Whether a fingerprint came by already.
+    fn has(&self, fingerprint: u64) -> bool {
+        match self {
+            Seen::Owned(set) => set.contains(&fingerprint),
+            Seen::Shared { before, own } => before.contains(&fingerprint) || own.contains(&fingerprint),
         }
     }
 }
@@ -392,22 +403,25 @@ struct PieceRun<'t, 's> {
     stages: &'s Stages<'t>,
     json: Vec<u8>,
     seen: Seen<'s>,
+    known: Known<'s>,
 }
 
 impl Piece {
     fn new(json: Vec<u8>, seen: &Seen<'_>, rows: usize) -> Piece {
-        Piece { json, arena: None, rows: Vec::with_capacity(rows), types: Vec::new(), settled: matches!(seen, Seen::Owned(_)) }
+        Piece { json, arena: None, rows: Vec::with_capacity(rows), types: Vec::new(), settled: matches!(seen, Seen::Owned(_)), known: None }
     }
 }
 
 fn run_csv_piece<'t>(parser: &'t dyn RowParser, run: PieceRun<'t, '_>) -> Piece {
-    let PieceRun { text, arena, first_line, stages, json, mut seen } = run;
+    let PieceRun { text, arena, first_line, stages, json, mut seen, mut known } = run;
     let mut piece = Piece::new(json, &seen, text.len() / 64);
     // Rules and warninglists read and change events; without them, rows can be written as
     // they are parsed.
     let direct = stages.rules.is_none() && stages.warninglists.is_none() && parser.writes_direct();
-    csv_rows(parser, text, first_line, stages, &arena, &mut piece, &mut seen, direct);
+    let mut sets = PieceSets { seen: &mut seen, known: &mut known };
+    csv_rows(parser, text, first_line, stages, &arena, &mut piece, &mut sets, direct);
     piece.arena = Some(arena);
+    piece.known = known.into_own();
     piece
 }
 
@@ -430,8 +444,16 @@ fn next_row<'t>(
     }
 }
 
+/// What a piece tells duplicates by: fingerprints, and the records met before.
+struct PieceSets<'p, 's> {
+    seen: &'p mut Seen<'s>,
+    known: &'p mut Known<'s>,
+}
+
 /// The rows of a CSV piece, into `piece`; `arena` holds what the parser remembers from row
-/// to row. `direct`: the parser writes its rows straight to JSON ([`crate::direct`]).
+/// to row. `direct`: the parser writes its rows straight to JSON ([`crate::direct`]); a
+/// record met before whose event is still a duplicate is then counted without being read
+/// ([`crate::known_rows`]).
 #[allow(clippy::too_many_arguments)]
 fn csv_rows<'t>(
     parser: &'t dyn RowParser,
@@ -440,9 +462,10 @@ fn csv_rows<'t>(
     stages: &Stages<'t>,
     arena: &MemoArena,
     piece: &mut Piece,
-    seen: &mut Seen<'_>,
+    sets: &mut PieceSets<'_, '_>,
     direct: bool,
 ) {
+    let PieceSets { seen, known } = sets;
     let mut memo = RowMemo::new(arena);
     let run_fields = RunFields::new(stages);
     let mut reader = crate::csv::CsvReader::new(text);
@@ -453,6 +476,11 @@ fn csv_rows<'t>(
     let mut direct = direct.then(|| DirectRow::new(stages.dedupe, std::mem::take(&mut piece.json), run_fields.feed_name.as_ref()));
     while let Some(record) = next_row(&mut reader, &mut cells, first_line, &mut piece.rows) {
         if let Some(row) = direct.as_mut() {
+            let key = known.key(record.raw);
+            if known.get(key).is_some_and(|fingerprint| seen.has(fingerprint)) {
+                piece.rows.push(RowResult::Duplicate);
+                continue;
+            }
             row.begin();
             if let Err(reason) = parser.write_row_direct(&cells, record, row, &mut memo) {
                 row.abandon();
@@ -461,6 +489,7 @@ fn csv_rows<'t>(
             }
             let (Routed { org, tie }, fingerprint) = row.finish(&run_fields.observation_time, stages.index);
             if !row.conflicted() {
+                known.insert(key, fingerprint);
                 if !seen.first_time(fingerprint) {
                     row.abandon();
                     piece.rows.push(RowResult::Duplicate);
@@ -517,7 +546,7 @@ impl LineParser for IntelmqLines {
 }
 
 fn run_lines_piece<'t>(parser: &'t dyn LineParser, run: PieceRun<'t, '_>) -> Piece {
-    let PieceRun { text, arena, first_line, stages, json, mut seen } = run;
+    let PieceRun { text, arena, first_line, stages, json, mut seen, known: _ } = run;
     let mut piece = Piece::new(json, &seen, text.len() / 256);
     piece.arena = Some(arena);
     let run_fields = RunFields::new(stages);
@@ -550,15 +579,23 @@ pub enum BatchInput<'t> {
     Lines { parser: &'t dyn LineParser, text: &'t str, first_line: usize },
 }
 
-/// Output buffers and memo arenas kept from one batch to the next: fresh ones each time
-/// would cost page faults on every batch.
+/// Output buffers and memo arenas kept from one batch to the next (fresh ones each time
+/// would cost page faults on every batch), and the records the run has met.
 #[derive(Debug, Default)]
 pub struct Scratch {
     pieces: Vec<Vec<u8>>,
     arenas: Vec<MemoArena>,
+    /// The records of the run met so far.
+    known: KnownRows,
 }
 
 impl Scratch {
+    /// A scratch serves the batches of one run (one input, one parser, one set of stages);
+    /// kept for another run, it must forget the records the last one met.
+    pub fn new_run(&mut self) {
+        self.known.forget();
+    }
+
     /// Gives a batch's output buffer back once it has been written.
     pub fn recycle(&mut self, mut jsonl: Vec<u8>) {
         jsonl.clear();
@@ -593,26 +630,43 @@ pub fn process_batch<'t>(
             (p, buf, arena)
         })
         .collect();
-    let run = |((offset, text), json, arena): ((usize, &'t str), Vec<u8>, MemoArena), seen: Seen<'_>| {
-        let piece = PieceRun { text, arena, first_line: first_line + offset, stages, json, seen };
+    if let BatchInput::Csv { parser, .. } = &input {
+        scratch.known.start(RunMark {
+            parser: (*parser as *const dyn RowParser).cast::<()>() as usize,
+            index: std::ptr::from_ref(stages.index) as usize,
+            dedupe: stages.dedupe.clone(),
+            feed_name: stages.feed_name.map(str::to_string),
+            observation_time: stages.observation_time.to_string(),
+        });
+    }
+    let run = |((offset, text), json, arena): ((usize, &'t str), Vec<u8>, MemoArena), seen: Seen<'_>, known: Known<'_>| {
+        let piece = PieceRun { text, arena, first_line: first_line + offset, stages, json, seen, known };
         match &input {
             BatchInput::Csv { parser, .. } => run_csv_piece(*parser, piece),
             BatchInput::JsonLines { .. } => run_lines_piece(&IntelmqLines, piece),
             BatchInput::Lines { parser, .. } => run_lines_piece(*parser, piece),
         }
     };
+    let known = &mut scratch.known;
+    if matches!(input, BatchInput::Csv { .. }) {
+        known.reserve(text.len() / 128);
+    }
     let mut pieces: Vec<Piece> = if jobs.len() <= 1 {
-        jobs.into_iter().map(|job| run(job, Seen::Owned(&mut *seen))).collect()
+        jobs.into_iter().map(|job| run(job, Seen::Owned(&mut *seen), known.alone())).collect()
     } else {
         let before: &FingerprintSet = seen;
+        let known_before: &KnownRows = known;
         std::thread::scope(|scope| {
             let handles: Vec<_> = jobs
                 .into_iter()
-                .map(|job| scope.spawn(move || run(job, Seen::Shared { before, own: FingerprintSet::default() })))
+                .map(|job| scope.spawn(move || run(job, Seen::Shared { before, own: FingerprintSet::default() }, known_before.beside())))
                 .collect();
             handles.into_iter().map(|h| h.join().expect("a pipeline thread does not panic")).collect()
         })
     };
+    for own in pieces.iter_mut().filter_map(|p| p.known.take()) {
+        scratch.known.take_in(own);
+    }
     scratch.arenas.extend(pieces.iter_mut().filter_map(|p| p.arena.take()));
     let (out, buffers) = merge(pieces, seen);
     scratch.pieces.extend(buffers);

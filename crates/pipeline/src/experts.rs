@@ -152,7 +152,7 @@ pub fn mark_warninglisted(event: &mut Event<'_>, lists: &rampart_intel::warningl
 
 /// Which fields make two events "the same". Like IntelMQ's deduplicator, the default
 /// compares everything but `raw` and `time.observation`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DedupeKeys {
     AllExcept(Vec<FieldId>),
     Only(Vec<FieldId>),

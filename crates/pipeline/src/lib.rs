@@ -11,6 +11,7 @@ pub mod engine;
 pub mod event;
 pub mod experts;
 pub mod ip;
+mod known_rows;
 pub mod mapping;
 pub mod memo;
 pub mod rules;

@@ -18,7 +18,7 @@ use uuid::Uuid;
 /// Two organisations holding half the IPv4 space each (one of them also a smaller prefix
 /// of the other's half, so some addresses tie), and a routing table with AS numbers and
 /// countries for most of it.
-fn index() -> ConstituencyIndex {
+pub(crate) fn index() -> ConstituencyIndex {
     let asset = |org: u128, value: &str| AssetRecord {
         id: Uuid::now_v7(),
         org_id: Uuid::from_u128(org),
@@ -40,7 +40,7 @@ fn index() -> ConstituencyIndex {
 }
 
 /// The parts of a batch's output that must agree.
-fn summary(out: &BatchOutput) -> String {
+pub(crate) fn summary(out: &BatchOutput) -> String {
     let mut tally: Vec<_> = out.tally.iter().collect();
     tally.sort();
     format!(
@@ -59,7 +59,7 @@ fn summary(out: &BatchOutput) -> String {
 /// Runs `body` through the engine written directly and through events, with and without a
 /// run's feed name, on one and on two threads; fails on the first difference. Returns the
 /// number of events written.
-fn compare(report: CompiledReport, header_line: &str, body: &str, what: &str) -> u64 {
+pub(crate) fn compare(report: CompiledReport, header_line: &str, body: &str, what: &str) -> u64 {
     let parser = CsvReportRows { report, header_line: header_line.to_string() };
     let index = index();
     let keys = DedupeKeys::default();

@@ -1,6 +1,7 @@
 //! Integration tests of rampart-pipeline (one test binary for the crate).
 
 mod direct;
+mod known;
 mod memo;
 mod samples;
 mod shadowserver;

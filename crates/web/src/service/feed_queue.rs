@@ -444,6 +444,8 @@ async fn run_batch(
     let feed_override = (!meta.feed.is_empty()).then_some(meta.feed.as_str());
     let state = feeds.entry(feed.clone()).or_default();
     let lease = Duration::from_secs(30).min(opts.ack_wait);
+    // Each message is a run of its own: its parser, routing and observation time.
+    scratch.new_run();
     loop {
         let (newer, seq) = store.feeds().fingerprints_since(&feed, Utc::now(), state.seq).await?;
         state.seen.extend(newer);
