@@ -358,8 +358,12 @@ impl Pending {
         self.words_mut()[i / 64] &= !(1u64 << (i % 64));
     }
 
-    fn get(&self, i: usize) -> bool {
-        (self.words()[i / 64] >> (i % 64)) & 1 == 1
+    /// The pending columns, in order.
+    fn columns(&self) -> impl Iterator<Item = usize> + '_ {
+        self.words().iter().enumerate().flat_map(|(w, &word)| {
+            std::iter::successors((word != 0).then_some(word), |&rest| Some(rest & (rest - 1)).filter(|&r| r != 0))
+                .map(move |bits| w * 64 + bits.trailing_zeros() as usize)
+        })
     }
 }
 
@@ -518,8 +522,9 @@ impl CompiledReport {
             event.set_kind(self.raw_id, Kind::Text, Cow::Owned(raw.encode()));
         }
         let first_leftover = first_optional + self.optional.len();
-        for (i, value) in fields.iter().enumerate() {
-            if pending.get(i) && !value.is_empty() {
+        for i in pending.columns() {
+            let Some(value) = fields.get(i) else { break };
+            if !value.is_empty() {
                 if let Some(id) = self.leftover[i] {
                     let _ =
                         run_step(memo.as_deref_mut(), first_leftover + i, value, event, || Ok(Made::Set(id, Kind::Text, value.clone())));
@@ -1025,15 +1030,20 @@ mod tests {
 
     #[test]
     fn pending_bits_work_past_the_inline_words() {
-        for found in [0, 1, 63, 64, 65, 200, 256, 300] {
-            let pending = Pending::new(300, found);
-            assert!((0..300).all(|i| pending.get(i) == (i < found)), "{found} pending");
+        let columns = |pending: &Pending| pending.columns().collect::<Vec<_>>();
+        for columns_in_all in [17, 300] {
+            for found in [0, 1, 17, 63, 64, 65, 200, 256, 300].into_iter().filter(|&f| f <= columns_in_all) {
+                let pending = Pending::new(columns_in_all, found);
+                assert_eq!(columns(&pending), (0..found).collect::<Vec<_>>(), "{found} of {columns_in_all} pending");
+            }
         }
         let mut pending = Pending::new(300, 0);
-        pending.set(299);
-        pending.set(3);
-        assert!(pending.get(299) && pending.get(3) && !pending.get(4));
+        for i in [299, 3, 64, 63, 128] {
+            pending.set(i);
+        }
+        assert_eq!(columns(&pending), [3, 63, 64, 128, 299]);
         pending.clear(299);
-        assert!(!pending.get(299));
+        pending.clear(64);
+        assert_eq!(columns(&pending), [3, 63, 128]);
     }
 }
