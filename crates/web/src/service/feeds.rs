@@ -440,15 +440,14 @@ impl<R: Read> BatchReader<R> {
     fn read_batch(&mut self, rows: &FeedRows) -> Result<Option<Batch>, BatchError> {
         let mut want = self.batch_bytes;
         loop {
-            let mut filled = self.pending.len();
+            let filled = self.pending.len();
             if filled < want && !self.eof {
-                self.pending.resize(want, 0);
-                while filled < want && !self.eof {
-                    let n = self.input.read(&mut self.pending[filled..]).map_err(BatchError::Io)?;
-                    self.eof |= n == 0;
-                    filled += n;
-                }
-                self.pending.truncate(filled);
+                // Read into the buffer's spare room: zeroing a batch's worth first cost as
+                // much as a pass over it.
+                let need = (want - filled) as u64;
+                self.pending.reserve(want - filled);
+                let read = (&mut self.input).take(need).read_to_end(&mut self.pending).map_err(BatchError::Io)?;
+                self.eof |= (read as u64) < need;
             }
             if self.pending.is_empty() {
                 return Ok(None);
