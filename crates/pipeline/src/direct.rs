@@ -293,7 +293,9 @@ impl<'a> RowSink<'a> for DirectRow<'a, '_> {
         self.watch(role, || Cow::Borrowed(rendered.text()));
     }
 
-    #[inline]
+    // Always inlined (1.8 % of the engine under callgrind); `set_rendered` and
+    // `write_member` measured slower so.
+    #[inline(always)]
     fn set_kind(&mut self, field: FieldId, kind: Kind, text: Cow<'a, str>) {
         let role = self.write(field, kind, &text);
         self.watch(role, || text);

@@ -159,7 +159,9 @@ impl<'a> RowMemo<'a> {
         self.steps.resize_with(step + 1, StepMemo::default);
     }
 
-    #[inline]
+    // Always inlined: called for most columns of every row, the call's saving and restoring
+    // of registers cost more than a third of the lookup (under callgrind, 2.7 % of the engine).
+    #[inline(always)]
     pub(crate) fn lookup(&mut self, step: usize, value: &str) -> Lookup<'a> {
         let has_room = self.arena.has_room();
         let memo = self.step(step);
