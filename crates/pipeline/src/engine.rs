@@ -415,9 +415,7 @@ impl Piece {
 fn run_csv_piece<'t>(parser: &'t dyn RowParser, run: PieceRun<'t, '_>) -> Piece {
     let PieceRun { text, arena, first_line, stages, json, mut seen, mut known } = run;
     let mut piece = Piece::new(json, &seen, text.len() / 64);
-    // Rules and warninglists read and change events; without them, rows can be written as
-    // they are parsed.
-    let direct = stages.rules.is_none() && stages.warninglists.is_none() && parser.writes_direct();
+    let direct = writes_direct(parser, stages);
     let mut sets = PieceSets { seen: &mut seen, known: &mut known };
     csv_rows(parser, text, first_line, stages, &arena, &mut piece, &mut sets, direct);
     piece.arena = Some(arena);
@@ -442,6 +440,12 @@ fn next_row<'t>(
             }
         }
     }
+}
+
+/// Whether a CSV piece's rows are written straight to JSON: rules and warninglists read and
+/// change events; without them, rows can be written as they are parsed.
+fn writes_direct(parser: &dyn RowParser, stages: &Stages<'_>) -> bool {
+    stages.rules.is_none() && stages.warninglists.is_none() && parser.writes_direct()
 }
 
 /// What a piece tells duplicates by: fingerprints, and the records met before.
@@ -630,14 +634,18 @@ pub fn process_batch<'t>(
             (p, buf, arena)
         })
         .collect();
+    // Only rows written directly are kept as records met.
     if let BatchInput::Csv { parser, .. } = &input {
-        scratch.known.start(RunMark {
-            parser: (*parser as *const dyn RowParser).cast::<()>() as usize,
-            index: std::ptr::from_ref(stages.index) as usize,
-            dedupe: stages.dedupe.clone(),
-            feed_name: stages.feed_name.map(str::to_string),
-            observation_time: stages.observation_time.to_string(),
-        });
+        if writes_direct(*parser, stages) {
+            scratch.known.start(RunMark {
+                parser: (*parser as *const dyn RowParser).cast::<()>() as usize,
+                index: std::ptr::from_ref(stages.index) as usize,
+                dedupe: stages.dedupe.clone(),
+                feed_name: stages.feed_name.map(str::to_string),
+                observation_time: stages.observation_time.to_string(),
+            });
+            scratch.known.reserve(text.len() / 128);
+        }
     }
     let run = |((offset, text), json, arena): ((usize, &'t str), Vec<u8>, MemoArena), seen: Seen<'_>, known: Known<'_>| {
         let piece = PieceRun { text, arena, first_line: first_line + offset, stages, json, seen, known };
@@ -648,9 +656,6 @@ pub fn process_batch<'t>(
         }
     };
     let known = &mut scratch.known;
-    if matches!(input, BatchInput::Csv { .. }) {
-        known.reserve(text.len() / 128);
-    }
     let mut pieces: Vec<Piece> = if jobs.len() <= 1 {
         jobs.into_iter().map(|job| run(job, Seen::Owned(&mut *seen), known.alone())).collect()
     } else {
