@@ -315,52 +315,56 @@ impl RawSource<'_> {
     }
 }
 
-/// Which columns still wait for a home (IntelMQ's list of unconsumed field names).
-struct Pending {
+/// Which columns still wait for a home (IntelMQ's list of unconsumed field names): one bit
+/// per column, in words the caller lends (on the stack for up to 256 columns), so that
+/// setting a bit does not first ask where the words are.
+struct Pending<'w> {
+    words: &'w mut [u64],
+}
+
+/// Room for [`Pending`]'s bits: on the stack for up to 256 columns.
+#[derive(Default)]
+struct PendingWords {
     inline: [u64; 4],
     heap: Vec<u64>,
 }
 
-impl Pending {
-    /// Room for `columns`, with the first `found` of them pending: set a word at a time,
-    /// as a loop of single bits is a chain of dependent stores.
-    fn new(columns: usize, found: usize) -> Self {
-        let mut pending = Pending { inline: [0; 4], heap: if columns > 256 { vec![0; columns.div_ceil(64)] } else { Vec::new() } };
-        let words = pending.words_mut();
+impl PendingWords {
+    /// Zeroed words for `columns` bits.
+    fn lend(&mut self, columns: usize) -> &mut [u64] {
+        if columns > 64 * self.inline.len() {
+            self.heap.resize(columns.div_ceil(64), 0);
+            &mut self.heap
+        } else {
+            &mut self.inline
+        }
+    }
+}
+
+impl<'w> Pending<'w> {
+    /// The first `found` columns pending, in `words` (zeros, one bit per column): set a word
+    /// at a time, as a loop of single bits is a chain of dependent stores.
+    fn new(words: &'w mut [u64], found: usize) -> Self {
         for (w, word) in words.iter_mut().enumerate().take(found.div_ceil(64)) {
             let bits = (found - w * 64).min(64);
             *word = if bits == 64 { u64::MAX } else { (1u64 << bits) - 1 };
         }
-        pending
+        Pending { words }
     }
 
-    fn words(&self) -> &[u64] {
-        if self.heap.is_empty() {
-            &self.inline
-        } else {
-            &self.heap
-        }
-    }
-
-    fn words_mut(&mut self) -> &mut [u64] {
-        if self.heap.is_empty() {
-            &mut self.inline
-        } else {
-            &mut self.heap
-        }
-    }
-
+    #[inline]
     fn set(&mut self, i: usize) {
-        self.words_mut()[i / 64] |= 1u64 << (i % 64);
+        self.words[i / 64] |= 1u64 << (i % 64);
     }
 
+    #[inline]
     fn clear(&mut self, i: usize) {
-        self.words_mut()[i / 64] &= !(1u64 << (i % 64));
+        self.words[i / 64] &= !(1u64 << (i % 64));
     }
 
     /// The pending columns, in order.
     fn columns(&self) -> impl Iterator<Item = usize> + '_ {
-        self.words().iter().enumerate().flat_map(|(w, &word)| {
+        self.words.iter().enumerate().flat_map(|(w, &word)| {
             std::iter::successors((word != 0).then_some(word), |&rest| Some(rest & (rest - 1)).filter(|&r| r != 0))
                 .map(move |bits| w * 64 + bits.trailing_zeros() as usize)
         })
@@ -483,7 +487,8 @@ impl CompiledReport {
             return Err(fail(RowProblem::TooManyColumns { expected, found }));
         }
         event.set_rendered(&self.feed_name);
-        let mut pending = Pending::new(expected, found);
+        let mut words = PendingWords::default();
+        let mut pending = Pending::new(words.lend(expected), found);
 
         for (index, step) in self.required.iter().enumerate() {
             let Some(value) = fields.get(step.column) else {
@@ -1033,11 +1038,13 @@ mod tests {
         let columns = |pending: &Pending| pending.columns().collect::<Vec<_>>();
         for columns_in_all in [17, 300] {
             for found in [0, 1, 17, 63, 64, 65, 200, 256, 300].into_iter().filter(|&f| f <= columns_in_all) {
-                let pending = Pending::new(columns_in_all, found);
+                let mut words = PendingWords::default();
+                let pending = Pending::new(words.lend(columns_in_all), found);
                 assert_eq!(columns(&pending), (0..found).collect::<Vec<_>>(), "{found} of {columns_in_all} pending");
             }
         }
-        let mut pending = Pending::new(300, 0);
+        let mut words = PendingWords::default();
+        let mut pending = Pending::new(words.lend(300), 0);
         for i in [299, 3, 64, 63, 128] {
             pending.set(i);
         }
