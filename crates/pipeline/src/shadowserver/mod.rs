@@ -520,9 +520,7 @@ impl CompiledReport {
             }
         }
 
-        for constant in &self.constants {
-            event.set_rendered(constant);
-        }
+        event.set_all_rendered(&self.constants);
         if self.raw {
             event.set_kind(self.raw_id, Kind::Text, Cow::Owned(raw.encode()));
         }

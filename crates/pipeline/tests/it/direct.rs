@@ -16,8 +16,9 @@ use serde_json::Value;
 use uuid::Uuid;
 
 /// Two organisations holding half the IPv4 space each (one of them also a smaller prefix
-/// of the other's half, so some addresses tie), and a routing table with AS numbers and
-/// countries for most of it.
+/// of the other's half, so some addresses tie), a third holding AS 64496 (which routes only
+/// the addresses the others do not hold, by the AS number a feed gives), and a routing table
+/// with AS numbers and countries for most of the IPv4 space.
 pub(crate) fn index() -> ConstituencyIndex {
     let asset = |org: u128, value: &str| AssetRecord {
         id: Uuid::now_v7(),
@@ -29,7 +30,8 @@ pub(crate) fn index() -> ConstituencyIndex {
         valid_from: None,
         valid_until: None,
     };
-    let assets = [asset(1, "0.0.0.0/1"), asset(2, "128.0.0.0/1"), asset(1, "192.0.2.0/24"), asset(2, "192.0.2.0/24")];
+    let by_asn = AssetRecord { kind: AssetKind::Asn, ..asset(3, "64496") };
+    let assets = [asset(1, "0.0.0.0/1"), asset(2, "128.0.0.0/1"), asset(1, "192.0.2.0/24"), asset(2, "192.0.2.0/24"), by_asn];
     let route = |prefix: &str, asn: u32, cc: &str| RoutingRow {
         prefix: IpPrefix::parse(prefix).unwrap(),
         asn: Some(asn),
@@ -140,6 +142,39 @@ fn a_row_that_sets_a_field_twice_is_made_as_an_event() {
     let body = "192.0.2.1,x,y,\n10.0.0.1,,y,\n130.0.0.1,x,,2020-01-01 00:00:00\n130.0.0.2,x,,\n192.0.2.1,x,y,\n";
     let compiled = report.compile(&["ip", "a", "b", "seen"]).unwrap().with_raw(false);
     assert_eq!(compare(compiled, header_line, body, "fields set twice"), 4);
+}
+
+#[test]
+fn constants_are_joined_unless_the_engine_reads_or_replaces_them() {
+    // Constants are written as one joined piece. The piece stands in for them only when none
+    // is a field the engine replaces (`feed.name`) or routes by (`source.asn`: an IPv6
+    // address outside every prefix is routed by it); a constant for a field a column set too
+    // makes the row an event.
+    let schema = Schema::parse(
+        r#"{"joined": {"feed_name": "Joined", "file_name": "joined",
+              "required_fields": [["source.ip", "ip", "validate_ip"]],
+              "optional_fields": [["extra.a", "a"]],
+              "constant_fields": {"classification.type": "scanner", "protocol.application": "dns"}},
+            "routed_by": {"feed_name": "Routed", "file_name": "routed_by",
+              "required_fields": [["source.ip", "ip", "validate_ip"]],
+              "optional_fields": [["extra.a", "a"]],
+              "constant_fields": {"source.asn": 64496, "classification.type": "scanner"}},
+            "named": {"feed_name": "Named", "file_name": "named",
+              "required_fields": [["source.ip", "ip", "validate_ip"]],
+              "optional_fields": [["extra.a", "a"]],
+              "constant_fields": {"feed.name": "Constant", "classification.type": "scanner"}},
+            "clash": {"feed_name": "Clash", "file_name": "clash",
+              "required_fields": [["source.ip", "ip", "validate_ip"]],
+              "optional_fields": [["extra.a", "a"]],
+              "constant_fields": {"extra.a": "constant", "classification.type": "scanner"}}}"#,
+    )
+    .unwrap();
+    let header_line = "ip,a";
+    let body = "192.0.2.1,x\n10.0.0.1,\n2001:db8::1,y\n192.0.2.1,x\n";
+    for (name, written) in [("joined", 3), ("routed_by", 3), ("named", 3), ("clash", 3)] {
+        let compiled = schema.report(name).unwrap().compile(&["ip", "a"]).unwrap().with_raw(false);
+        assert_eq!(compare(compiled, header_line, body, name), written, "{name}");
+    }
 }
 
 proptest! {
