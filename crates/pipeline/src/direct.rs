@@ -11,7 +11,8 @@
 //! again through an event.
 
 use crate::event::{fields, write_member, Event, FieldId, FieldTable, Kind, Rendered};
-use crate::experts::{field_term, fingerprint_of, route_facts, taxonomy_of, DedupeKeys, Routed, EXTRA_TIE};
+use crate::experts::{field_term, field_term_of_bytes, fingerprint_of, route_facts, taxonomy_of, DedupeKeys, Routed, EXTRA_TIE};
+use crate::shadowserver::Stamp;
 use rampart_core::constituency::resolve::ConstituencyIndex;
 use std::borrow::Cow;
 
@@ -28,6 +29,11 @@ pub trait RowSink<'a> {
     }
 
     fn set_kind(&mut self, field: FieldId, kind: Kind, text: Cow<'a, str>);
+
+    /// Sets a time stamp (a row written directly copies it and needs no heap string for it).
+    fn set_stamp(&mut self, field: FieldId, stamp: &Stamp) {
+        self.set_kind(field, Kind::Text, Cow::Owned(stamp.as_str().to_string()));
+    }
 }
 
 impl<'a> RowSink<'a> for Event<'a> {
@@ -378,5 +384,22 @@ impl<'a> RowSink<'a> for DirectRow<'a, '_> {
     fn set_kind(&mut self, field: FieldId, kind: Kind, text: Cow<'a, str>) {
         let role = self.write(field, kind, &text);
         self.watch(role, || text);
+    }
+
+    #[inline]
+    fn set_stamp(&mut self, field: FieldId, stamp: &Stamp) {
+        let (chosen, role) = self.mark(field);
+        let info = self.table.get(field);
+        // A stamp needs no escaping.
+        info.write_key(&mut self.out, true);
+        self.out.extend_from_slice(stamp.as_bytes());
+        self.out.push(b'"');
+        if chosen {
+            self.sum = self.sum.wrapping_add(field_term_of_bytes(info.hash, stamp.as_bytes()));
+            self.count += 1;
+        }
+        if role != Role::None {
+            self.watch(role, || Cow::Owned(stamp.as_str().to_string()));
+        }
     }
 }

@@ -118,7 +118,7 @@ const PADDED_JSON: usize = 64;
 impl FieldInfo {
     /// Appends `,"name":` and, for a string value, its opening quote.
     #[inline]
-    fn write_key(&self, out: &mut Vec<u8>, open_quote: bool) {
+    pub(crate) fn write_key(&self, out: &mut Vec<u8>, open_quote: bool) {
         let len = self.padded_len as usize;
         if len > 0 {
             out.extend_from_slice(&self.padded_key);

@@ -218,8 +218,13 @@ pub(crate) fn fingerprint_of(sum: u64, count: u64) -> u64 {
 
 /// What one field adds to a fingerprint: a hash of its value seeded with its name's.
 pub(crate) fn field_term(name_hash: u64, text: &str) -> u64 {
+    field_term_of_bytes(name_hash, text.as_bytes())
+}
+
+/// [`field_term`] of a text given as its bytes.
+pub(crate) fn field_term_of_bytes(name_hash: u64, text: &[u8]) -> u64 {
     let mut h = FastHasher { state: name_hash };
-    h.write(text.as_bytes());
+    h.write(text);
     mix(h.finish())
 }
 

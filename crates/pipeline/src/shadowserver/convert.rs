@@ -938,9 +938,39 @@ fn parse_any_datetime(value: &str) -> Option<String> {
     Some(out)
 }
 
+/// A time stamp in IntelMQ's spelling, `2018-04-14T00:14:34+00:00`, kept in place rather
+/// than on the heap: a row sets one, writes it and forgets it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp([u8; 25]);
+
+impl Stamp {
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).expect("a stamp is ASCII")
+    }
+
+    /// The text's bytes: digits and `-:T+`, nothing JSON escapes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// What `harmonise` makes of `value` for a `DateTime` field when the value is a plain stamp
+/// (see [`plain_stamp`]), without a heap string; `None` leaves the value to `harmonise`.
+pub(crate) fn plain_date_time(value: &Converted<'_>) -> Option<Stamp> {
+    match value {
+        Converted::Timestamp(text) | Converted::Text(text) => plain_stamp(trim_str(text)),
+        _ => None,
+    }
+}
+
 /// Most reports stamp every row `YYYY-MM-DD HH:MM:SS` (or with a `T`): that form, valid,
 /// is rewritten in place of being parsed. Anything else is `None`, for the full parser.
 fn plain_utc_stamp(value: &str) -> Option<String> {
+    plain_stamp(value).map(|stamp| stamp.as_str().to_string())
+}
+
+/// [`plain_utc_stamp`], written into a [`Stamp`].
+fn plain_stamp(value: &str) -> Option<Stamp> {
     let b = value.as_bytes();
     if b.len() != 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b' ' | b'T') || b[13] != b':' || b[16] != b':' {
         return None;
@@ -953,12 +983,12 @@ fn plain_utc_stamp(value: &str) -> Option<String> {
         return None;
     }
     chrono::NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, day)?;
-    let mut out = String::with_capacity(25);
-    out.push_str(&value[..10]);
-    out.push('T');
-    out.push_str(&value[11..19]);
-    out.push_str("+00:00");
-    Some(out)
+    let mut out = [0u8; 25];
+    out[..10].copy_from_slice(&b[..10]);
+    out[10] = b'T';
+    out[11..19].copy_from_slice(&b[11..19]);
+    out[19..].copy_from_slice(b"+00:00");
+    Some(Stamp(out))
 }
 
 /// `n` in exactly `width` decimal digits (leading zeros; higher digits dropped).
@@ -1200,6 +1230,22 @@ mod tests {
                 proptest::prop_assert_eq!(Some(fast), parse_any_datetime(&value));
             } else {
                 proptest::prop_assert_eq!(parse_datetime(&value), parse_any_datetime(&value));
+            }
+        }
+
+        /// A `DateTime` field set from a plain stamp without a heap string gets what
+        /// `harmonise` gives it, for a converted text and a stamp read as UTC, spaces around.
+        #[test]
+        fn plain_date_times_harmonise_alike(
+            stamp in "[0-9]{4}-[01][0-9]-[0-3][0-9][ T][0-2][0-9]:[0-6][0-9]:[0-6][0-9]|[0-9: T-]{17,21}",
+            pad in proptest::sample::select(vec!["", " ", "\t"]),
+            as_timestamp in proptest::bool::ANY,
+        ) {
+            let value = format!("{pad}{stamp}{pad}");
+            let converted = |v: &str| if as_timestamp { Converted::Timestamp(Cow::Owned(v.to_string())) } else { Converted::Text(Cow::Owned(v.to_string())) };
+            if let Some(fast) = plain_date_time(&converted(&value)) {
+                let full = harmonise(FieldType::DateTime, converted(&value));
+                proptest::prop_assert_eq!(Some((Kind::Text, fast.as_str())), full.as_ref().map(|(k, t)| (*k, t.as_ref())));
             }
         }
     }

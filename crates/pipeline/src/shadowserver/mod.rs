@@ -27,6 +27,7 @@ mod convert;
 mod schema;
 mod step;
 
+pub use convert::Stamp;
 pub use schema::{report_type_from_file_name, Report, Schema, SchemaError, BUILTIN_SCHEMA_JSON};
 
 use crate::csv::{CsvError, CsvReader, RecordInfo};

@@ -1,6 +1,6 @@
 //! What one mapping step does to an event, worked out or remembered.
 
-use super::convert::{self, ConvertError, Converted, FieldType};
+use super::convert::{self, ConvertError, Converted, FieldType, Stamp};
 use crate::direct::RowSink;
 use crate::event::{FieldId, Kind, Rendered};
 use crate::memo::{Lookup, Outcome, RowMemo};
@@ -23,6 +23,8 @@ pub(super) enum Made<'a> {
     /// Taken, with nothing to set.
     Taken,
     Set(FieldId, Kind, Cow<'a, str>),
+    /// A time stamp for a `DateTime` field, made without a heap string.
+    SetStamp(FieldId, Stamp),
     /// The field's type refused the converted value.
     Refused,
 }
@@ -48,6 +50,7 @@ impl<'a> Made<'a> {
                 Made::Set(id, kind, text)
             }
             Slot::Field(_, _) if converted.is_ignored() => Made::Taken,
+            Slot::Field(id, FieldType::DateTime) if let Some(stamp) = convert::plain_date_time(&converted) => Made::SetStamp(id, stamp),
             Slot::Field(id, ty) => match convert::harmonise(ty, converted) {
                 Some((kind, text)) => Made::Set(id, kind, text),
                 None => Made::Refused,
@@ -55,13 +58,19 @@ impl<'a> Made<'a> {
         }
     }
 
-    #[inline]
+    // Always inlined: a call here, with the value handed over in memory, cost more than
+    // setting most values.
+    #[inline(always)]
     fn set_on(self, event: &mut impl RowSink<'a>) -> Done {
         match self {
             Made::Nothing => Done::Nothing,
             Made::Taken => Done::Taken,
             Made::Set(id, kind, text) => {
                 event.set_kind(id, kind, text);
+                Done::Taken
+            }
+            Made::SetStamp(id, stamp) => {
+                event.set_stamp(id, &stamp);
                 Done::Taken
             }
             Made::Refused => Done::Refused,
@@ -73,6 +82,7 @@ impl<'a> Made<'a> {
             Made::Nothing => Outcome::Nothing,
             Made::Taken => Outcome::Taken,
             Made::Set(id, kind, text) => Outcome::Set(Rendered::new(*id, *kind, text)),
+            Made::SetStamp(id, stamp) => Outcome::Set(Rendered::new(*id, Kind::Text, stamp.as_str())),
             Made::Refused => Outcome::Refused,
         }
     }
