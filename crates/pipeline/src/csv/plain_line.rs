@@ -1,6 +1,8 @@
 //! The fast path for a quoted record on one line, as nearly every Shadowserver row is: the
 //! line's quotes and commas are found sixty-four bytes at a time as bit masks, and the fields
-//! are cut from the masks, instead of one short search per field.
+//! are cut from the masks, instead of one short search per field. Lines whose quotes only
+//! open and close fields (no doubled quotes) are cut between their separators, the commas
+//! outside quotes, found from a running parity of the quotes; the others go field by field.
 //!
 //! It takes only lines whose quoting is plain: a quoted field opens at the start of a field
 //! and closes right before a comma or the end of the line (doubled quotes inside are fine).
@@ -114,11 +116,87 @@ fn chunk16_bytewise(bytes: &[u8; 16]) -> (u16, u16) {
 /// it was, when the byte-by-byte reader must take the line.
 pub(super) fn read<'a>(line: &'a str, fields: &mut Vec<Cow<'a, str>>) -> Option<LastField> {
     let before = fields.len();
+    if let Some(last) = read_separated(line, fields) {
+        return Some(last);
+    }
+    fields.truncate(before);
     let read = read_fields(line, fields);
     if read.is_none() {
         fields.truncate(before);
     }
     read
+}
+
+/// The commonest line of all: every quote opens a field or closes one right before a comma
+/// or the end, and none is doubled. Its separators (the commas outside quotes) are found a
+/// block at a time, from a running parity of the quotes, and its fields cut between them
+/// without a search per field. `None` (with fields perhaps pushed) for any other line,
+/// which [`read_fields`] then takes.
+fn read_separated<'a>(line: &'a str, fields: &mut Vec<Cow<'a, str>>) -> Option<LastField> {
+    let bytes = line.as_bytes();
+    let len = bytes.len();
+    // All ones while a quoted field runs on past the block before.
+    let mut inside_before = 0u64;
+    // The block before ended with a separator (or this is the first block): a field starts
+    // at this block's first byte.
+    let mut field_starts_here = 1u64;
+    // The block before ended with a closing quote: this block must start with a separator.
+    let mut closed_before = false;
+    let mut start = 0;
+    let mut masks = Masks::of(bytes);
+    for block in 0..len.div_ceil(64) {
+        masks.load(block);
+        let (quotes, commas) = (masks.quotes, masks.commas);
+        // Bit i: inside quotes just after byte i (a quote flips it at its own place).
+        let inside = prefix_xor(quotes) ^ inside_before;
+        let separators = commas & !inside;
+        let opening = quotes & inside;
+        let closing = quotes & !inside;
+        let starts = (separators << 1) | field_starts_here;
+        // After a closing quote: a separator, or the end of the line.
+        let end = if block == len / 64 { 1u64 << (len % 64) } else { 0 };
+        let after_closing = closing << 1;
+        if opening & !starts != 0 || after_closing & !(separators | end) != 0 || (closed_before && separators & 1 == 0) {
+            return None;
+        }
+        let mut rest = separators;
+        while rest != 0 {
+            let at = block * 64 + rest.trailing_zeros() as usize;
+            rest &= rest - 1;
+            push_field(line, start, at, fields);
+            start = at + 1;
+        }
+        inside_before = ((inside as i64) >> 63) as u64;
+        field_starts_here = separators >> 63;
+        closed_before = closing >> 63 != 0;
+    }
+    if inside_before != 0 {
+        // A quote still open at the end of the line.
+        return None;
+    }
+    Some(push_field(line, start, len, fields))
+}
+
+/// Pushes the field of `line[start..end]`, without its quotes when quoted (which the caller
+/// has checked close right before `end`).
+#[inline(always)]
+fn push_field<'a>(line: &'a str, start: usize, end: usize, fields: &mut Vec<Cow<'a, str>>) -> LastField {
+    if line.as_bytes().get(start) == Some(&b'"') {
+        fields.push(Cow::Borrowed(&line[start + 1..end - 1]));
+        LastField::Quoted
+    } else {
+        fields.push(Cow::Borrowed(&line[start..end]));
+        LastField::Bare
+    }
+}
+
+/// Bit i of the result: whether an odd number of bits 0..=i of `x` are set.
+#[inline(always)]
+fn prefix_xor(mut x: u64) -> u64 {
+    for shift in [1, 2, 4, 8, 16, 32] {
+        x ^= x << shift;
+    }
+    x
 }
 
 /// How a line's last field was written.
@@ -202,6 +280,20 @@ mod tests {
         fn vector_masks_are_the_bytewise_ones(bytes in proptest::array::uniform16(proptest::sample::select(vec![b'"', b',', b'a', 0, 0x80, 0xA2, 0xAC]))) {
             proptest::prop_assert_eq!(chunk16(&bytes), chunk16_bytewise(&bytes));
         }
+    }
+
+    #[test]
+    fn quotes_are_checked_across_blocks() {
+        // A quoted field closing on the last byte of a block: the next block must start with
+        // a separator (or the line end there).
+        let cell = "q".repeat(62);
+        assert_eq!(fields(&format!("\"{cell}\",b")).unwrap(), [cell.as_str(), "b"]);
+        assert_eq!(fields(&format!("\"{cell}\"")).unwrap(), [cell.as_str()]);
+        assert_eq!(fields(&format!("\"{cell}\"b")), None, "text after a closing quote");
+        // A quoted field running across a block, with commas in it.
+        let long = format!("{},{}", "a".repeat(70), "b".repeat(70));
+        assert_eq!(fields(&format!("x,\"{long}\",y")).unwrap(), ["x", long.as_str(), "y"]);
+        assert_eq!(fields(&format!("x,\"{long}")), None, "still open at the end");
     }
 
     #[test]
