@@ -30,6 +30,12 @@ pub trait RowSink<'a> {
 
     fn set_kind(&mut self, field: FieldId, kind: Kind, text: Cow<'a, str>);
 
+    /// Sets a value that is valid JSON for its kind as it is (a row written directly copies
+    /// it without escaping or checking it).
+    fn set_plain(&mut self, field: FieldId, kind: Kind, text: Cow<'a, str>) {
+        self.set_kind(field, kind, text);
+    }
+
     /// Sets a time stamp (a row written directly copies it and needs no heap string for it).
     fn set_stamp(&mut self, field: FieldId, stamp: &Stamp) {
         self.set_kind(field, Kind::Text, Cow::Owned(stamp.as_str().to_string()));
@@ -270,10 +276,11 @@ impl<'a, 't> DirectRow<'a, 't> {
         if let (Some(asn), None) = (facts.asn, &self.source_asn) {
             let mut digits = [0u8; 20];
             let digits = crate::experts::decimal(u64::from(asn), &mut digits);
-            self.write(self.watched.asn, Kind::Integer, digits);
+            self.write_plain(self.watched.asn, Kind::Integer, digits);
         }
         if let (Some(network), false) = (facts.network, self.has(self.watched.network)) {
-            self.write(self.watched.network, Kind::Text, network);
+            // Written from a prefix the routing table read: digits, dots, colons, a slash.
+            self.write_plain(self.watched.network, Kind::Text, network);
         }
         if let (Some(country), false) = (facts.country, self.has(self.watched.country)) {
             self.write(self.watched.country, Kind::Text, country);
@@ -281,10 +288,10 @@ impl<'a, 't> DirectRow<'a, 't> {
         if let Some(org) = facts.routed.org {
             let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
             let text = org.as_hyphenated().encode_lower(&mut text);
-            self.write(self.watched.organisation, Kind::Text, text);
+            self.write_plain(self.watched.organisation, Kind::Text, text);
         }
         if facts.routed.tie {
-            self.write(self.watched.tie, Kind::Boolean, "true");
+            self.write_plain(self.watched.tie, Kind::Boolean, "true");
         }
         self.out.push(b'}');
         (facts.routed, fingerprint_of(self.sum, self.count))
@@ -316,6 +323,34 @@ impl<'a, 't> DirectRow<'a, 't> {
         let (chosen, role) = self.mark(field);
         let info = self.table.get(field);
         write_member(info, kind, text, &mut self.out);
+        if chosen {
+            self.sum = self.sum.wrapping_add(field_term(info.hash, text));
+            self.count += 1;
+        }
+        role
+    }
+
+    /// [`DirectRow::write`] for a value that is valid JSON for its kind as it is: copied,
+    /// quoted when text, without a look for what to escape.
+    #[inline]
+    fn write_plain(&mut self, field: FieldId, kind: Kind, text: &str) -> Role {
+        let (chosen, role) = self.mark(field);
+        let info = self.table.get(field);
+        let start = self.out.len();
+        let quoted = kind == Kind::Text;
+        info.write_key(&mut self.out, quoted);
+        self.out.extend_from_slice(text.as_bytes());
+        if quoted {
+            self.out.push(b'"');
+        }
+        debug_assert_eq!(
+            &self.out[start..],
+            &{
+                let mut member = Vec::new();
+                write_member(info, kind, text, &mut member);
+                member
+            }[..]
+        );
         if chosen {
             self.sum = self.sum.wrapping_add(field_term(info.hash, text));
             self.count += 1;
@@ -383,6 +418,12 @@ impl<'a> RowSink<'a> for DirectRow<'a, '_> {
     #[inline(always)]
     fn set_kind(&mut self, field: FieldId, kind: Kind, text: Cow<'a, str>) {
         let role = self.write(field, kind, &text);
+        self.watch(role, || text);
+    }
+
+    #[inline(always)]
+    fn set_plain(&mut self, field: FieldId, kind: Kind, text: Cow<'a, str>) {
+        let role = self.write_plain(field, kind, &text);
         self.watch(role, || text);
     }
 

@@ -415,6 +415,15 @@ pub(crate) enum FieldType {
     Boolean,
 }
 
+impl FieldType {
+    /// Whether what [`harmonise`] makes for this type is valid JSON for its kind as it is:
+    /// addresses, networks, time stamps and integers, read and written again by their type,
+    /// hold nothing JSON escapes.
+    pub(crate) fn writes_plain(self) -> bool {
+        matches!(self, FieldType::Ip | FieldType::Network | FieldType::DateTime | FieldType::Integer | FieldType::Asn | FieldType::Port)
+    }
+}
+
 /// The type of an IntelMQ 3.x event field; `None` for a name IntelMQ's harmonisation does not
 /// know (IntelMQ then files the value under `extra.<name>`).
 pub(crate) fn field_type(name: &str) -> Option<FieldType> {

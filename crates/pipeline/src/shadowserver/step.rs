@@ -23,6 +23,10 @@ pub(super) enum Made<'a> {
     /// Taken, with nothing to set.
     Taken,
     Set(FieldId, Kind, Cow<'a, str>),
+    /// Taken, and this field set to a value that is valid JSON for its kind as it is (an
+    /// address, a network, a number a converter or type made): written without escaping or
+    /// checking.
+    SetPlain(FieldId, Kind, Cow<'a, str>),
     /// A time stamp for a `DateTime` field, made without a heap string.
     SetStamp(FieldId, Stamp),
     /// The field's type refused the converted value.
@@ -46,12 +50,18 @@ impl<'a> Made<'a> {
             Slot::Ignore => Made::Taken,
             Slot::Extra(_) if matches!(&converted, Converted::Text(t) if t.is_empty()) => Made::Taken,
             Slot::Extra(id) => {
+                let plain = matches!(converted, Converted::Integer(_) | Converted::Float(_));
                 let (kind, text) = converted.into_extra();
-                Made::Set(id, kind, text)
+                if plain {
+                    Made::SetPlain(id, kind, text)
+                } else {
+                    Made::Set(id, kind, text)
+                }
             }
             Slot::Field(_, _) if converted.is_ignored() => Made::Taken,
             Slot::Field(id, FieldType::DateTime) if let Some(stamp) = convert::plain_date_time(&converted) => Made::SetStamp(id, stamp),
             Slot::Field(id, ty) => match convert::harmonise(ty, converted) {
+                Some((kind, text)) if ty.writes_plain() => Made::SetPlain(id, kind, text),
                 Some((kind, text)) => Made::Set(id, kind, text),
                 None => Made::Refused,
             },
@@ -69,6 +79,10 @@ impl<'a> Made<'a> {
                 event.set_kind(id, kind, text);
                 Done::Taken
             }
+            Made::SetPlain(id, kind, text) => {
+                event.set_plain(id, kind, text);
+                Done::Taken
+            }
             Made::SetStamp(id, stamp) => {
                 event.set_stamp(id, &stamp);
                 Done::Taken
@@ -81,7 +95,7 @@ impl<'a> Made<'a> {
         match self {
             Made::Nothing => Outcome::Nothing,
             Made::Taken => Outcome::Taken,
-            Made::Set(id, kind, text) => Outcome::Set(Rendered::new(*id, *kind, text)),
+            Made::Set(id, kind, text) | Made::SetPlain(id, kind, text) => Outcome::Set(Rendered::new(*id, *kind, text)),
             Made::SetStamp(id, stamp) => Outcome::Set(Rendered::new(*id, Kind::Text, stamp.as_str())),
             Made::Refused => Outcome::Refused,
         }

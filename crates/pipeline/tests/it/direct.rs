@@ -177,6 +177,34 @@ fn constants_are_joined_unless_the_engine_reads_or_replaces_them() {
     }
 }
 
+#[test]
+fn typed_values_are_copied_and_text_is_still_escaped() {
+    // Addresses, ports, numbers and networks are copied into the line as they are; text and
+    // host names with quotes and backslashes are escaped. Every row's values are new, so the
+    // memo stops remembering them and every row writes them itself.
+    let schema = Schema::parse(
+        r#"{"typed": {"feed_name": "Typed", "file_name": "typed",
+            "required_fields": [["source.ip", "ip", "validate_ip"]],
+            "optional_fields": [["event_description.text", "text"], ["source.fqdn", "host"], ["source.port", "port", "convert_int"],
+                                ["extra.n", "n", "convert_float"], ["extra.count", "count", "convert_int"], ["source.network", "net"],
+                                ["destination.ip", "other"]],
+            "constant_fields": {"classification.type": "scanner"}}}"#,
+    )
+    .unwrap();
+    let header_line = "ip,text,host,port,n,count,net,other";
+    let mut body = String::new();
+    for i in 0..300u32 {
+        let (a, b) = (i / 250, i % 250);
+        body.push_str(&format!(
+            "10.0.{a}.{b},\"say \"\"{i}\"\" \\ {i}\",h{i}\\x.example,{},{i}.5,{i},10.{a}.{b}.0/24,2001:db8::{i:x}\n",
+            i % 65536
+        ));
+    }
+    let compiled =
+        schema.report("typed").unwrap().compile(&["ip", "text", "host", "port", "n", "count", "net", "other"]).unwrap().with_raw(false);
+    assert_eq!(compare(compiled, header_line, &body, "typed values"), 300);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
