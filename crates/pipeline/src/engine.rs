@@ -621,8 +621,9 @@ pub fn process_batch<'t>(
         | BatchInput::Lines { text, first_line, .. } => (*text, *first_line),
     };
     let csv_quotes = matches!(input, BatchInput::Csv { .. });
-    // Room for the batch's fingerprints up front rather than by doubling as they come.
-    seen.reserve(text.len() / 128);
+    // The fingerprints and the records met grow by doubling as rows come. Room reserved
+    // from a guess of the batch's rows overshot, and doubled both sets a step early: for
+    // 110,000 rows, 4 MiB of records met where 2 MiB hold them.
     let jobs: Vec<((usize, &str), Vec<u8>, MemoArena)> = split_pieces(text, threads.max(1), csv_quotes)
         .into_iter()
         .map(|p| {
@@ -644,7 +645,6 @@ pub fn process_batch<'t>(
                 feed_name: stages.feed_name.map(str::to_string),
                 observation_time: stages.observation_time.to_string(),
             });
-            scratch.known.reserve(text.len() / 128);
         }
     }
     let run = |((offset, text), json, arena): ((usize, &'t str), Vec<u8>, MemoArena), seen: Seen<'_>, known: Known<'_>| {

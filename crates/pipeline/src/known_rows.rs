@@ -43,11 +43,6 @@ impl KnownMap {
     pub(crate) fn clear(&mut self) {
         self.0.clear();
     }
-
-    /// Room for `more` records up front rather than by doubling as they come.
-    pub(crate) fn reserve(&mut self, more: usize) {
-        self.0.reserve(more.min(MOST.saturating_sub(self.0.len())));
-    }
 }
 
 /// What a run's events are made with: the same text makes the same event only with the
@@ -92,11 +87,6 @@ impl KnownRows {
             self.forget();
             self.run = Some(run);
         }
-    }
-
-    /// Room for `more` records.
-    pub(crate) fn reserve(&mut self, more: usize) {
-        self.map.reserve(more);
     }
 
     /// For a piece that runs alone: it adds to the run's records as it goes.
