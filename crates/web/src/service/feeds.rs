@@ -367,16 +367,32 @@ pub(crate) fn quarantine_rows(out: &BatchOutput, header_line: Option<&str>) -> V
 }
 
 /// A CSV feed's first line, without its line end or a byte-order mark, and how many bytes
-/// it took (at most 64 KiB are read for it).
-pub(crate) fn read_header_line(input: &mut impl Read, path: &Path) -> ServiceResult<(String, u64)> {
-    let mut first = Vec::new();
-    let mut byte = [0u8; 1];
-    while input.read(&mut byte).map_err(|e| io_error("reading", path, e))? == 1 {
-        first.push(byte[0]);
-        if byte[0] == b'\n' || first.len() > 1 << 16 {
-            break;
+/// it took (at most 64 KiB and one byte are taken for it). The input is left just after it.
+pub(crate) fn read_header_line(input: &mut (impl Read + Seek), path: &Path) -> ServiceResult<(String, u64)> {
+    const MOST: usize = (1 << 16) + 1;
+    let failed = |e| io_error("reading", path, e);
+    let start = input.stream_position().map_err(failed)?;
+    // Read a block at a time and step back to the line's end: a byte at a time was a
+    // system call per byte of the header.
+    let mut first = Vec::with_capacity(4096);
+    let mut block = [0u8; 4096];
+    let end = loop {
+        let read = match input.read(&mut block) {
+            Ok(read) => read,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(failed(e)),
+        };
+        let searched = first.len();
+        first.extend_from_slice(&block[..read]);
+        if let Some(at) = first[searched..].iter().position(|&b| b == b'\n') {
+            break (searched + at + 1).min(MOST);
         }
-    }
+        if read == 0 || first.len() >= MOST {
+            break first.len().min(MOST);
+        }
+    };
+    first.truncate(end);
+    input.seek(std::io::SeekFrom::Start(start + end as u64)).map_err(failed)?;
     let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
     let header = String::from_utf8(first).map_err(|_| ServiceError::Invalid(format!("{name}: the header line is not UTF-8")))?;
     let header_len = header.len() as u64;
@@ -895,6 +911,34 @@ mod tests {
                 Err(BatchError::Io(e)) => return Err(e.to_string()),
             }
         }
+    }
+
+    #[test]
+    fn the_header_line_is_read_whole_and_the_input_left_after_it() {
+        let path = Path::new("feed.csv");
+        let mut input = std::io::Cursor::new(b"\xef\xbb\xbf\"a\",\"b\"\r\n1,2\n3,4\n".to_vec());
+        let (header, len) = read_header_line(&mut input, path).unwrap();
+        assert_eq!((header.as_str(), len), ("\"a\",\"b\"", 12));
+        let mut rest = String::new();
+        input.read_to_string(&mut rest).unwrap();
+        assert_eq!(rest, "1,2\n3,4\n");
+
+        // From where the input stands, across blocks, and without a line end at all.
+        let long = format!("x\n{}\nrow\n", "h".repeat(10_000));
+        let mut input = std::io::Cursor::new(long.into_bytes());
+        input.set_position(2);
+        assert_eq!(read_header_line(&mut input, path).unwrap(), ("h".repeat(10_000), 10_001));
+        assert_eq!(input.position(), 10_003);
+        let mut input = std::io::Cursor::new(b"only".to_vec());
+        assert_eq!(read_header_line(&mut input, path).unwrap(), ("only".to_string(), 4));
+
+        // A line longer than 64 KiB is cut there; the rest is left to be read as rows.
+        let mut input = std::io::Cursor::new(vec![b'h'; 100_000]);
+        let (header, len) = read_header_line(&mut input, path).unwrap();
+        assert_eq!((header.len(), len), ((1 << 16) + 1, (1 << 16) + 1));
+        assert_eq!(input.position(), (1 << 16) + 1);
+        let mut input = std::io::Cursor::new(b"\xff\xfe\n".to_vec());
+        assert!(read_header_line(&mut input, path).is_err());
     }
 
     #[test]
