@@ -47,7 +47,7 @@ pub(crate) fn summary(out: &BatchOutput) -> String {
     tally.sort();
     format!(
         "{}\nfingerprints {:?}\ncounts {:?}\nquarantined {:?}\nnotify {:?}\ntally {:?}\noutputs {:?} incidents {:?}",
-        String::from_utf8_lossy(&out.jsonl),
+        String::from_utf8_lossy(&out.jsonl.contiguous()),
         out.new_fingerprints,
         out.counts,
         out.quarantined,

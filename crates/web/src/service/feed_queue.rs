@@ -541,7 +541,9 @@ async fn commit_batch(
     if engine::take_in_newer(&mut state.seen, &out.new_fingerprints, newer) {
         return Ok(Committed::RunAgain);
     }
-    publish_events(queue, feed, batch_source, &out.jsonl).await?;
+    // As one run of lines: how they are cut into messages, which are told apart by their
+    // place, must not depend on how many pieces the batch ran in.
+    publish_events(queue, feed, batch_source, &out.jsonl.contiguous()).await?;
     feeds::deliver(store, route_index, &Actor::System, feed, &out).await?;
     let commit = BatchCommit {
         feed: feed.to_string(),

@@ -677,18 +677,22 @@ pub async fn ingest_file(
             let mut output_bytes = 0i64;
             if let Some((f, len)) = output.as_mut() {
                 let csv;
-                let bytes: &[u8] = match &csv_columns {
+                let chunks: Vec<&[u8]> = match &csv_columns {
                     Some(columns) => {
                         let mut text = Vec::with_capacity(out.jsonl.len() / 3);
-                        engine::events_to_csv(&out.jsonl, columns, &mut text);
+                        for chunk in out.jsonl.chunks() {
+                            engine::events_to_csv(chunk, columns, &mut text);
+                        }
                         csv = text;
-                        &csv
+                        vec![&csv]
                     }
-                    None => &out.jsonl,
+                    None => out.jsonl.chunks().collect(),
                 };
-                f.write_all(bytes).map_err(|e| ServiceError::Invalid(format!("writing the output: {e}")))?;
+                for bytes in chunks {
+                    f.write_all(bytes).map_err(|e| ServiceError::Invalid(format!("writing the output: {e}")))?;
+                    *len += bytes.len() as u64;
+                }
                 f.flush().map_err(|e| ServiceError::Invalid(format!("writing the output: {e}")))?;
-                *len += bytes.len() as u64;
                 output_bytes = *len as i64;
             }
             deliver(store, route_index, actor, &feed, &out).await?;
