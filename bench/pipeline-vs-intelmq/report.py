@@ -179,9 +179,11 @@ def main():
             results["ratio_all_cores"] = ratio_all
     line = f"{'input file':24}{size(input_bytes)}"
     mem_factor = None
-    if one and one.get("peak_memory_bytes"):
-        mem_factor = one["peak_memory_bytes"] / input_bytes
-        line += f"; Rampart peak memory / input = {mem_factor:.1f}x"
+    # The memory target holds for every way Rampart ran: the higher of its two modes' peaks.
+    peaks = [r["peak_memory_bytes"] for r in (one, rampart.get("allcores")) if r and r.get("peak_memory_bytes")]
+    if peaks:
+        mem_factor = max(peaks) / input_bytes
+        line += f"; Rampart peak memory / input = {mem_factor:.2f}x (the higher of its modes)"
     if intelmq and intelmq.get("peak_memory_bytes"):
         line += f"; IntelMQ {intelmq['peak_memory_bytes'] / input_bytes:.1f}x"
     print(line)
@@ -208,7 +210,7 @@ def main():
            f"Rampart >= {TARGET_ROWS_PER_SECOND:,} rows/s on one core" + (f" ({rps:,.0f})" if rps else ""))
     target("memory", None if mem_factor is None else mem_factor <= TARGET_MEMORY_FACTOR,
            f"Rampart peak memory <= {TARGET_MEMORY_FACTOR:g}x the input ({size(input_bytes)})"
-           + (f" ({mem_factor:.1f}x)" if mem_factor else ""))
+           + (f" ({mem_factor:.2f}x)" if mem_factor else ""))
     load = os.getloadavg()
     print(f"machine: {os.cpu_count()} CPUs, load average now {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     with open(os.path.join(work, "results.json"), "w") as f:
