@@ -20,7 +20,7 @@ use rampart_pipeline::shadowserver;
 use rampart_store::feeds::BatchCommit;
 use rampart_store::{Actor, Store};
 use serde::Serialize;
-use std::io::{Read, Seek, Write};
+use std::io::{BufRead, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -369,30 +369,14 @@ pub(crate) fn quarantine_rows(out: &BatchOutput, header_line: Option<&str>) -> V
 /// A CSV feed's first line, without its line end or a byte-order mark, and how many bytes
 /// it took (at most 64 KiB and one byte are taken for it). The input is left just after it.
 pub(crate) fn read_header_line(input: &mut (impl Read + Seek), path: &Path) -> ServiceResult<(String, u64)> {
-    const MOST: usize = (1 << 16) + 1;
+    const MOST: u64 = (1 << 16) + 1;
     let failed = |e| io_error("reading", path, e);
     let start = input.stream_position().map_err(failed)?;
-    // Read a block at a time and step back to the line's end: a byte at a time was a
-    // system call per byte of the header.
-    let mut first = Vec::with_capacity(4096);
-    let mut block = [0u8; 4096];
-    let end = loop {
-        let read = match input.read(&mut block) {
-            Ok(read) => read,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(failed(e)),
-        };
-        let searched = first.len();
-        first.extend_from_slice(&block[..read]);
-        if let Some(at) = first[searched..].iter().position(|&b| b == b'\n') {
-            break (searched + at + 1).min(MOST);
-        }
-        if read == 0 || first.len() >= MOST {
-            break first.len().min(MOST);
-        }
-    };
-    first.truncate(end);
-    input.seek(std::io::SeekFrom::Start(start + end as u64)).map_err(failed)?;
+    // Read buffered and put back to the line's end: unbuffered, each byte of the header was a
+    // system call.
+    let mut first = Vec::new();
+    std::io::BufReader::with_capacity(4096, input.by_ref().take(MOST)).read_until(b'\n', &mut first).map_err(failed)?;
+    input.seek(std::io::SeekFrom::Start(start + first.len() as u64)).map_err(failed)?;
     let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
     let header = String::from_utf8(first).map_err(|_| ServiceError::Invalid(format!("{name}: the header line is not UTF-8")))?;
     let header_len = header.len() as u64;
