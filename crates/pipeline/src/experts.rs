@@ -42,11 +42,7 @@ pub fn route_facts<'t>(ip: Option<&str>, feed_asn: Option<&str>, index: &'t Cons
             route.tie = by_asn.tie;
         }
     }
-    let (asn, network, country) = match route.row {
-        Some(row) => (row.asn, route.network, row.country.as_deref()),
-        None => (None, None, None),
-    };
-    RouteFacts { asn, network, country, routed: Routed { org: route.org, tie: route.tie } }
+    RouteFacts { asn: route.asn, network: route.network, country: route.country, routed: Routed { org: route.org, tie: route.tie } }
 }
 
 /// Adds `source.asn`, `source.network` and `source.geolocation.cc` from the routing table
