@@ -302,14 +302,16 @@ impl ConstituencyIndex {
         }
     }
 
+    /// `row`'s country, upper case, when it has one and that is not the home country.
+    fn foreign_country(row: &RoutingRow, home_country: &str) -> Option<String> {
+        let cc = row.country.as_deref()?.trim().to_ascii_uppercase();
+        (!cc.is_empty() && cc != home_country).then_some(cc)
+    }
+
     /// The national CERT that takes addresses of `row`'s country, when that is not the home
     /// country.
     fn foreign_cert(row: &RoutingRow, national_certs: &HashMap<String, Uuid>, home_country: &str) -> Option<Uuid> {
-        let cc = row.country.as_deref()?.trim().to_ascii_uppercase();
-        if cc.is_empty() || cc == home_country {
-            return None;
-        }
-        national_certs.get(&cc).copied()
+        national_certs.get(&Self::foreign_country(row, home_country)?).copied()
     }
 
     /// Active assets whose value did not parse as their kind and were left out.
@@ -464,10 +466,7 @@ impl ConstituencyIndex {
                 }
             }
         }
-        let cc = row.country.as_deref()?.trim().to_ascii_uppercase();
-        if cc.is_empty() || cc == self.home_country {
-            return None;
-        }
+        let cc = Self::foreign_country(row, &self.home_country)?;
         Some(match self.national_certs.get(&cc) {
             Some(&org_id) => {
                 let reason = format!("outside the constituency: {cc}");
