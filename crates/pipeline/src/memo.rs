@@ -9,6 +9,10 @@
 //!
 //! The outcome of a step must depend on the value alone: a parser only remembers steps that
 //! do not look at other columns.
+//!
+//! What a piece remembered stays in its [`MemoArena`] for the next piece of the same parser
+//! (the batches of a run come one after another): relearning a report's few hundred values
+//! at every batch cost about 2 % of the engine.
 
 use crate::event::Rendered;
 use crate::experts::tail_word;
@@ -33,42 +37,78 @@ struct Entry {
     outcome: Outcome,
 }
 
-/// The room a [`RowMemo`] keeps its outcomes in: a fixed number of them, so a piece of input
-/// with ever new values costs bounded memory. Kept from batch to batch.
-#[derive(Debug)]
+/// The room a [`RowMemo`] keeps its outcomes in: a fixed number of them, so input with ever
+/// new values costs bounded memory. Kept from batch to batch, with the places each step's
+/// values were found at.
 pub struct MemoArena {
     entries: Box<[OnceCell<Entry>]>,
     used: Cell<usize>,
+    /// Each step's places and judgement, handed from one piece's [`RowMemo`] to the next.
+    steps: Cell<Vec<StepMemo>>,
+    /// The parser whose steps the outcomes are of.
+    maker: usize,
 }
 
-/// How many outcomes one piece of input may remember in all.
+/// How many outcomes an arena may hold in all.
 const ARENA_ENTRIES: usize = 2048;
+
+/// An arena fuller than this at the start of a piece is emptied, so that values a feed
+/// turns to later still find room.
+const REFILL_AT: usize = ARENA_ENTRIES * 3 / 4;
 
 impl Default for MemoArena {
     fn default() -> Self {
-        MemoArena { entries: (0..ARENA_ENTRIES).map(|_| OnceCell::new()).collect(), used: Cell::new(0) }
+        MemoArena { entries: (0..ARENA_ENTRIES).map(|_| OnceCell::new()).collect(), used: Cell::new(0), steps: Cell::default(), maker: 0 }
+    }
+}
+
+impl std::fmt::Debug for MemoArena {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoArena").field("used", &self.used.get()).field("maker", &self.maker).finish_non_exhaustive()
     }
 }
 
 impl MemoArena {
-    /// Forgets everything, for the next piece of input.
+    /// Forgets everything.
     pub fn clear(&mut self) {
         for entry in &mut self.entries[..self.used.get()] {
             entry.take();
         }
         self.used.set(0);
+        self.steps.get_mut().clear();
+    }
+
+    /// Readies the arena for a piece read by the parser `maker` (told by address, as
+    /// [`crate::known_rows::RunMark`] tells it): what another parser's steps made is
+    /// forgotten, and so is everything when the arena is nearly full.
+    pub fn ready_for(&mut self, maker: usize) {
+        if self.maker != maker || self.used.get() > REFILL_AT {
+            self.clear();
+            self.maker = maker;
+        }
     }
 
     fn has_room(&self) -> bool {
         self.used.get() < self.entries.len()
     }
 
-    /// Keeps `entry`; `None` when there is no room left.
-    fn keep(&self, entry: Entry) -> Option<&Entry> {
+    /// Keeps `entry`, and tells where; `None` when there is no room left.
+    fn keep(&self, entry: Entry) -> Option<(u32, &Entry)> {
         let at = self.used.get();
         let cell = self.entries.get(at)?;
         self.used.set(at + 1);
-        Some(cell.get_or_init(|| entry))
+        Some((at as u32, cell.get_or_init(|| entry)))
+    }
+
+    /// The outcome `place` holds when it holds `value` (whose key is `key`).
+    #[inline(always)]
+    fn found(&self, place: &Place, key: &Key, value: &str) -> Option<&Outcome> {
+        if place.key != *key {
+            return None;
+        }
+        // `None` for [`NO_ENTRY`].
+        let entry = self.entries.get(place.entry as usize).and_then(OnceCell::get)?;
+        (key.len <= 16 || *entry.value == *value).then_some(&entry.outcome)
     }
 }
 
@@ -76,16 +116,18 @@ impl MemoArena {
 /// it stays only while at least three in four of its values were found. In the first
 /// window every value is new once, so there half will do: a column of a few dozen values
 /// (a city, a software version) misses a quarter of its first rows, and a step turned off
-/// stays off for the rest of the piece.
+/// stays off until its arena is emptied (the rest of the run, mostly).
 const WINDOW: u32 = 64;
 
-/// Remembered values per step: a table indexed by a hash of the value, one value per place
-/// (a newer value takes the place of an older one). Roomy, so that two values of a column
-/// of a few dozen seldom share a place and take it from each other row after row.
+/// Remembered values per step: a table of pairs of places, the pair chosen by a hash of the
+/// value; a newer value takes the first place of its pair and moves the one there to the
+/// second. Two places a pair, so that two values of a column of a few dozen that share a
+/// pair (as a table of one place each let a report's two commonest cities, row after row)
+/// do not take it from each other; roomy, so that three seldom meet.
 const PLACES: usize = 256;
 
 /// A value as two words and its length: values of up to 16 bytes compare without a call.
-#[derive(Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 struct Key {
     len: usize,
     low: u64,
@@ -113,17 +155,26 @@ impl Key {
     }
 }
 
-#[derive(Clone, Copy, Default)]
-struct Place<'a> {
+/// Where no entry is: past the end of every arena.
+const NO_ENTRY: u32 = u32::MAX;
+
+/// A value's key and where its entry is in the arena (which holds the whole value, for
+/// values the key does not hold whole).
+#[derive(Debug, Clone, Copy)]
+struct Place {
     key: Key,
-    /// The whole value, for values the key does not hold whole.
-    value: &'a str,
-    outcome: Option<&'a Outcome>,
+    entry: u32,
 }
 
-#[derive(Default)]
-struct StepMemo<'a> {
-    places: Vec<Place<'a>>,
+impl Default for Place {
+    fn default() -> Self {
+        Place { key: Key::default(), entry: NO_ENTRY }
+    }
+}
+
+#[derive(Debug, Default)]
+struct StepMemo {
+    places: Vec<Place>,
     lookups: u32,
     hits: u32,
     off: bool,
@@ -132,9 +183,17 @@ struct StepMemo<'a> {
 }
 
 /// One piece's remembered outcomes, per step of the parser's choosing (a small index).
+/// Starts from what the pieces before it in its arena remembered (and which steps they
+/// stopped asking), and leaves the next piece what it remembered when dropped.
 pub struct RowMemo<'a> {
     arena: &'a MemoArena,
-    steps: Vec<StepMemo<'a>>,
+    steps: Vec<StepMemo>,
+}
+
+impl Drop for RowMemo<'_> {
+    fn drop(&mut self) {
+        self.arena.steps.set(std::mem::take(&mut self.steps));
+    }
 }
 
 /// What a lookup says.
@@ -149,11 +208,11 @@ pub(crate) enum Lookup<'a> {
 
 impl<'a> RowMemo<'a> {
     pub fn new(arena: &'a MemoArena) -> RowMemo<'a> {
-        RowMemo { arena, steps: Vec::new() }
+        RowMemo { arena, steps: arena.steps.take() }
     }
 
     #[inline]
-    fn step(&mut self, step: usize) -> &mut StepMemo<'a> {
+    fn step(&mut self, step: usize) -> &mut StepMemo {
         if step >= self.steps.len() {
             self.grow(step);
         }
@@ -169,15 +228,16 @@ impl<'a> RowMemo<'a> {
     // of registers cost more than a third of the lookup (under callgrind, 2.7 % of the engine).
     #[inline(always)]
     pub(crate) fn lookup(&mut self, step: usize, value: &str) -> Lookup<'a> {
-        let has_room = self.arena.has_room();
+        let arena = self.arena;
+        let has_room = arena.has_room();
         let memo = self.step(step);
         if memo.off {
             return Lookup::Off;
         }
         let key = Key::of(value);
-        let place = memo.places.get(key.place()).copied().unwrap_or_default();
-        let found = match place.outcome {
-            Some(outcome) if place.key == key && (key.len <= 16 || place.value == value) => Some(outcome),
+        let pair = key.place() & !1;
+        let found = match memo.places.get(pair..pair + 2) {
+            Some([first, second]) => arena.found(first, &key, value).or_else(|| arena.found(second, &key, value)),
             _ => None,
         };
         memo.lookups += 1;
@@ -202,13 +262,15 @@ impl<'a> RowMemo<'a> {
     /// (which [`RowMemo::lookup`] said before with [`Lookup::Off`]).
     pub(crate) fn remember(&mut self, step: usize, value: &str, outcome: Outcome) -> Option<&'a Outcome> {
         let arena = self.arena;
-        let entry = arena.keep(Entry { value: value.into(), outcome })?;
+        let (at, entry) = arena.keep(Entry { value: value.into(), outcome })?;
         let key = Key::of(value);
         let memo = self.step(step);
         if memo.places.is_empty() {
             memo.places = vec![Place::default(); PLACES];
         }
-        memo.places[key.place()] = Place { key, value: &entry.value, outcome: Some(&entry.outcome) };
+        let pair = key.place() & !1;
+        memo.places[pair + 1] = memo.places[pair];
+        memo.places[pair] = Place { key, entry: at };
         Some(&entry.outcome)
     }
 }
@@ -321,5 +383,78 @@ mod tests {
         let mut memo = RowMemo::new(&arena);
         assert!(matches!(memo.lookup(0, "v"), Lookup::Unknown));
         assert!(memo.remember(0, "v", set("v")).is_some());
+    }
+
+    #[test]
+    fn two_values_that_share_a_pair_are_both_kept() {
+        // Two city names of the same pair, as a report's two commonest once were.
+        let first = "city 0".to_string();
+        let pair = Key::of(&first).place() & !1;
+        let second = (1..).map(|i| format!("city {i}")).find(|v| Key::of(v).place() & !1 == pair).unwrap();
+        let arena = MemoArena::default();
+        let mut memo = RowMemo::new(&arena);
+        for value in [&first, &second] {
+            assert!(matches!(memo.lookup(0, value), Lookup::Unknown));
+            memo.remember(0, value, set(value)).unwrap();
+        }
+        for _ in 0..3 {
+            assert_eq!(found_text(memo.lookup(0, &first)).as_deref(), Some(first.as_str()));
+            assert_eq!(found_text(memo.lookup(0, &second)).as_deref(), Some(second.as_str()));
+        }
+        // A third takes the first place and the older of the two is forgotten.
+        let third =
+            (second[5..].parse::<usize>().unwrap() + 1..).map(|i| format!("city {i}")).find(|v| Key::of(v).place() & !1 == pair).unwrap();
+        memo.remember(0, &third, set(&third)).unwrap();
+        assert_eq!(found_text(memo.lookup(0, &third)).as_deref(), Some(third.as_str()));
+        assert_eq!(found_text(memo.lookup(0, &second)).as_deref(), Some(second.as_str()));
+        assert!(matches!(memo.lookup(0, &first), Lookup::Unknown));
+    }
+
+    #[test]
+    fn the_next_piece_of_the_same_parser_finds_what_the_last_one_remembered() {
+        let mut arena = MemoArena::default();
+        arena.ready_for(1);
+        {
+            let mut memo = RowMemo::new(&arena);
+            assert!(matches!(memo.lookup(2, "udp"), Lookup::Unknown));
+            memo.remember(2, "udp", set("udp!")).unwrap();
+            // A step whose values never repeat is turned off.
+            for i in 0..WINDOW {
+                let value = format!("unique {i}");
+                if let Lookup::Unknown = memo.lookup(0, &value) {
+                    memo.remember(0, &value, set(&value)).unwrap();
+                }
+            }
+            assert!(matches!(memo.lookup(0, "unique 1"), Lookup::Off));
+        }
+        arena.ready_for(1);
+        {
+            let mut memo = RowMemo::new(&arena);
+            assert_eq!(found_text(memo.lookup(2, "udp")).as_deref(), Some("udp!"));
+            // And the step stays off.
+            assert!(matches!(memo.lookup(0, "unique 1"), Lookup::Off));
+        }
+        // Another parser's steps are others: nothing is found.
+        arena.ready_for(2);
+        let mut memo = RowMemo::new(&arena);
+        assert!(matches!(memo.lookup(2, "udp"), Lookup::Unknown));
+        assert!(matches!(memo.lookup(0, "unique 1"), Lookup::Unknown));
+    }
+
+    #[test]
+    fn a_nearly_full_arena_is_emptied_for_the_next_piece() {
+        let mut arena = MemoArena::default();
+        arena.ready_for(1);
+        {
+            let mut memo = RowMemo::new(&arena);
+            // One value per step, so that no step is judged.
+            for step in 0..=REFILL_AT {
+                memo.remember(step, "v", set("v")).unwrap();
+            }
+        }
+        arena.ready_for(1);
+        let mut memo = RowMemo::new(&arena);
+        assert!(matches!(memo.lookup(0, "v"), Lookup::Unknown));
+        assert!(arena.has_room());
     }
 }
