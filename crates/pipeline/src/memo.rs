@@ -124,7 +124,7 @@ const WINDOW: u32 = 64;
 /// second. Two places a pair, so that two values of a column of a few dozen that share a
 /// pair (as a table of one place each let a report's two commonest cities, row after row)
 /// do not take it from each other; roomy, so that three seldom meet.
-const PLACES: usize = 256;
+const PAIRS: usize = 128;
 
 /// A value as two words and its length: values of up to 16 bytes compare without a call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -149,9 +149,9 @@ impl Key {
     }
 
     #[inline]
-    fn place(&self) -> usize {
+    fn pair(&self) -> usize {
         let mixed = (self.low ^ self.high.rotate_left(23) ^ self.len as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        (mixed >> (64 - PLACES.trailing_zeros())) as usize
+        (mixed >> (64 - PAIRS.trailing_zeros())) as usize
     }
 }
 
@@ -172,9 +172,15 @@ impl Default for Place {
     }
 }
 
+/// Two places, on one cache line.
+#[derive(Debug, Clone, Copy, Default)]
+#[repr(align(64))]
+struct Pair([Place; 2]);
+
 #[derive(Debug, Default)]
 struct StepMemo {
-    places: Vec<Place>,
+    /// Allocated when the step first remembers a value.
+    pairs: Option<Box<[Pair; PAIRS]>>,
     lookups: u32,
     hits: u32,
     off: bool,
@@ -235,10 +241,12 @@ impl<'a> RowMemo<'a> {
             return Lookup::Off;
         }
         let key = Key::of(value);
-        let pair = key.place() & !1;
-        let found = match memo.places.get(pair..pair + 2) {
-            Some([first, second]) => arena.found(first, &key, value).or_else(|| arena.found(second, &key, value)),
-            _ => None,
+        let found = match &memo.pairs {
+            Some(pairs) => {
+                let Pair([first, second]) = &pairs[key.pair()];
+                arena.found(first, &key, value).or_else(|| arena.found(second, &key, value))
+            }
+            None => None,
         };
         memo.lookups += 1;
         memo.hits += u32::from(found.is_some());
@@ -265,12 +273,8 @@ impl<'a> RowMemo<'a> {
         let (at, entry) = arena.keep(Entry { value: value.into(), outcome })?;
         let key = Key::of(value);
         let memo = self.step(step);
-        if memo.places.is_empty() {
-            memo.places = vec![Place::default(); PLACES];
-        }
-        let pair = key.place() & !1;
-        memo.places[pair + 1] = memo.places[pair];
-        memo.places[pair] = Place { key, entry: at };
+        let Pair(pair) = &mut memo.pairs.get_or_insert_with(|| Box::new([Pair::default(); PAIRS]))[key.pair()];
+        *pair = [Place { key, entry: at }, pair[0]];
         Some(&entry.outcome)
     }
 }
@@ -389,8 +393,8 @@ mod tests {
     fn two_values_that_share_a_pair_are_both_kept() {
         // Two city names of the same pair, as a report's two commonest once were.
         let first = "city 0".to_string();
-        let pair = Key::of(&first).place() & !1;
-        let second = (1..).map(|i| format!("city {i}")).find(|v| Key::of(v).place() & !1 == pair).unwrap();
+        let pair = Key::of(&first).pair();
+        let second = (1..).map(|i| format!("city {i}")).find(|v| Key::of(v).pair() == pair).unwrap();
         let arena = MemoArena::default();
         let mut memo = RowMemo::new(&arena);
         for value in [&first, &second] {
@@ -402,8 +406,7 @@ mod tests {
             assert_eq!(found_text(memo.lookup(0, &second)).as_deref(), Some(second.as_str()));
         }
         // A third takes the first place and the older of the two is forgotten.
-        let third =
-            (second[5..].parse::<usize>().unwrap() + 1..).map(|i| format!("city {i}")).find(|v| Key::of(v).place() & !1 == pair).unwrap();
+        let third = (second[5..].parse::<usize>().unwrap() + 1..).map(|i| format!("city {i}")).find(|v| Key::of(v).pair() == pair).unwrap();
         memo.remember(0, &third, set(&third)).unwrap();
         assert_eq!(found_text(memo.lookup(0, &third)).as_deref(), Some(third.as_str()));
         assert_eq!(found_text(memo.lookup(0, &second)).as_deref(), Some(second.as_str()));
