@@ -713,43 +713,96 @@ enum QuickFqdn {
 
 /// Host names are read on most rows of many reports; a byte loop over them, then two more
 /// searches for an address or a URL, cost more than the rest of their conversion. `bytes`
-/// has no trailing dot.
+/// has no trailing dot. The name is read sixteen bytes at a time as bit masks, the last
+/// sixteen overlapping the ones before (their bits dropped); a name shorter than sixteen is
+/// copied into sixteen zeroed bytes, none of which is a byte looked for. Under callgrind the
+/// word-at-a-time pass this replaced took about 380 instructions for a name of 33 bytes.
 fn quick_fqdn(bytes: &[u8]) -> QuickFqdn {
-    use crate::experts::{bytes_equal_to, HIGH_BITS};
-    const ONES: u64 = 0x0101_0101_0101_0101;
     let len = bytes.len();
     // A name this short cannot have a label over 63 bytes.
     if len == 0 || len > 63 {
         return QuickFqdn::Unknown;
     }
-    let (mut high, mut upper, mut special) = (0u64, 0u64, 0u64);
-    // An empty label: a leading dot, or two dots in a row.
-    let mut empty_label = bytes[0] == b'.';
-    let mut last_was_dot = false;
-    for chunk in bytes.chunks(8) {
-        let word = match <[u8; 8]>::try_from(chunk) {
-            Ok(word) => u64::from_le_bytes(word),
-            Err(_) => crate::experts::tail_word(chunk),
-        };
-        let present = HIGH_BITS & (u64::MAX >> (8 * (8 - chunk.len())));
-        high |= word & HIGH_BITS;
-        let dots = bytes_equal_to(word, b'.') & present;
-        empty_label |= dots & (dots << 8) != 0 || (last_was_dot && dots & 0x80 != 0);
-        last_was_dot = dots >> (8 * (chunk.len() - 1)) != 0;
-        // For ASCII bytes (anything else is sent to the general path): at or above 'A', at
-        // or below 'Z'; neither subtraction borrows across bytes.
-        let at_least_a = (word | HIGH_BITS).wrapping_sub(ONES * u64::from(b'A')) & HIGH_BITS;
-        let at_most_z = (ONES * 0xDA).wrapping_sub(word) & HIGH_BITS;
-        upper |= at_least_a & at_most_z & present;
-        special |= (bytes_equal_to(word, b':') | bytes_equal_to(word, b'/')) & present;
+    let mut masks = FqdnMasks::<u64>::default();
+    let mut add = |block: FqdnMasks<u16>, at: usize, from: usize| {
+        let keep = u64::MAX << from;
+        masks.high |= (u64::from(block.high) << at) & keep;
+        masks.dots |= (u64::from(block.dots) << at) & keep;
+        masks.upper |= (u64::from(block.upper) << at) & keep;
+        masks.special |= (u64::from(block.special) << at) & keep;
+    };
+    match bytes.first_chunk::<16>() {
+        None => {
+            let mut padded = [0u8; 16];
+            padded[..len].copy_from_slice(bytes);
+            add(fqdn_masks16(&padded), 0, 0);
+        }
+        Some(_) => {
+            let mut at = 0;
+            while let Some(chunk) = bytes.get(at..).and_then(<[u8]>::first_chunk::<16>) {
+                add(fqdn_masks16(chunk), at, at);
+                at += 16;
+            }
+            if at < len {
+                let last = len - 16;
+                add(fqdn_masks16(bytes[last..].try_into().expect("the last sixteen bytes")), last, at);
+            }
+        }
     }
-    if high != 0 {
+    if masks.high != 0 {
         return QuickFqdn::Unknown;
     }
-    if empty_label {
+    // An empty label: a leading dot, or two dots in a row.
+    if masks.dots & 1 != 0 || masks.dots & (masks.dots >> 1) != 0 {
         return QuickFqdn::Refused;
     }
-    QuickFqdn::Valid { upper: upper != 0, maybe_address: special != 0 || (7..=15).contains(&len) }
+    QuickFqdn::Valid { upper: masks.upper != 0, maybe_address: masks.special != 0 || (7..=15).contains(&len) }
+}
+
+/// One bit per byte: non-ASCII, `.`, `A`–`Z`, and `:` or `/`.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct FqdnMasks<T> {
+    high: T,
+    dots: T,
+    upper: T,
+    special: T,
+}
+
+/// [`FqdnMasks`] of sixteen bytes: a few compares and a mask move each.
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+fn fqdn_masks16(bytes: &[u8; 16]) -> FqdnMasks<u16> {
+    use safe_arch::{
+        bitor_m128i, cmp_eq_mask_i8_m128i, cmp_gt_mask_i8_m128i, load_unaligned_m128i, move_mask_i8_m128i, set_splat_i8_m128i,
+    };
+    let v = load_unaligned_m128i(bytes);
+    let equal = |byte: u8| cmp_eq_mask_i8_m128i(v, set_splat_i8_m128i(byte as i8));
+    // Signed compares: bytes from 0x80 up are below 'A' and so never counted as upper case.
+    let upper = safe_arch::bitand_m128i(
+        cmp_gt_mask_i8_m128i(v, set_splat_i8_m128i(b'A' as i8 - 1)),
+        cmp_gt_mask_i8_m128i(set_splat_i8_m128i(b'Z' as i8 + 1), v),
+    );
+    let mask = |m| move_mask_i8_m128i(m) as u16;
+    FqdnMasks { high: mask(v), dots: mask(equal(b'.')), upper: mask(upper), special: mask(bitor_m128i(equal(b':'), equal(b'/'))) }
+}
+
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+fn fqdn_masks16(bytes: &[u8; 16]) -> FqdnMasks<u16> {
+    fqdn_masks16_bytewise(bytes)
+}
+
+/// [`fqdn_masks16`] a byte at a time: for other targets, and the reference the tests hold the
+/// vector one to.
+#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
+fn fqdn_masks16_bytewise(bytes: &[u8; 16]) -> FqdnMasks<u16> {
+    let mut masks = FqdnMasks::default();
+    for (i, &b) in bytes.iter().enumerate() {
+        let bit = 1u16 << i;
+        masks.high |= if b >= 0x80 { bit } else { 0 };
+        masks.dots |= if b == b'.' { bit } else { 0 };
+        masks.upper |= if b.is_ascii_uppercase() { bit } else { 0 };
+        masks.special |= if b == b':' || b == b'/' { bit } else { 0 };
+    }
+    masks
 }
 
 /// [`sanitize_fqdn`] for any name, after trimming.
@@ -1270,6 +1323,13 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn host_name_masks_match_the_byte_loop(bytes in proptest::array::uniform16(proptest::num::u8::ANY)) {
+            proptest::prop_assert_eq!(fqdn_masks16(&bytes), fqdn_masks16_bytewise(&bytes));
+        }
+    }
+
     #[test]
     fn the_quick_pass_reads_labels_case_and_addresses() {
         for (name, want) in [
@@ -1280,8 +1340,12 @@ mod tests {
             ("http://x.example", QuickFqdn::Valid { upper: false, maybe_address: true }),
             (".a.b", QuickFqdn::Refused),
             ("a..b", QuickFqdn::Refused),
-            // Two dots across the boundary of the first eight bytes.
+            // Two dots across the boundary of the first eight bytes, and of the first sixteen.
             ("abcdefg..example", QuickFqdn::Refused),
+            ("abcdefghijklmno..example", QuickFqdn::Refused),
+            ("abcdefghijklmno.p.example", QuickFqdn::Valid { upper: false, maybe_address: false }),
+            (&format!("{}.Z", "a".repeat(61)), QuickFqdn::Valid { upper: true, maybe_address: false }),
+            (&format!("{}:", "a".repeat(62)), QuickFqdn::Valid { upper: false, maybe_address: true }),
             ("abcdefgh.ijklmnop", QuickFqdn::Valid { upper: false, maybe_address: false }),
             ("abcdefg.hijklmnop", QuickFqdn::Valid { upper: false, maybe_address: false }),
             ("ab\u{e9}.example", QuickFqdn::Unknown),
