@@ -1037,20 +1037,36 @@ fn plain_stamp(value: &str) -> Option<Stamp> {
     if b.len() != 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b' ' | b'T') || b[13] != b':' || b[16] != b':' {
         return None;
     }
-    let number =
-        |from: usize, to: usize| b[from..to].iter().try_fold(0u32, |n, &d| d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0')));
-    let (year, month, day) = (number(0, 4)?, number(5, 7)?, number(8, 10)?);
-    let (hour, minute, second) = (number(11, 13)?, number(14, 16)?, number(17, 19)?);
-    if year == 0 || hour > 23 || minute > 59 || second > 59 {
+    // Every digit checked at once: a byte under '0' wraps round to a large value.
+    let digit = |at: usize| u32::from(b[at].wrapping_sub(b'0'));
+    let digits = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18].map(digit);
+    if digits.iter().any(|&d| d > 9) {
         return None;
     }
-    chrono::NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, day)?;
+    let [y0, y1, y2, y3, mo0, mo1, d0, d1, h0, h1, mi0, mi1, s0, s1] = digits;
+    let (year, month, day) = (((y0 * 10 + y1) * 10 + y2) * 10 + y3, mo0 * 10 + mo1, d0 * 10 + d1);
+    let (hour, minute, second) = (h0 * 10 + h1, mi0 * 10 + mi1, s0 * 10 + s1);
+    if year == 0 || hour > 23 || minute > 59 || second > 59 || !(1..=days_in_month(year, month)).contains(&day) {
+        return None;
+    }
     let mut out = [0u8; 25];
     out[..10].copy_from_slice(&b[..10]);
     out[10] = b'T';
     out[11..19].copy_from_slice(&b[11..19]);
     out[19..].copy_from_slice(b"+00:00");
     Some(Stamp(out))
+}
+
+/// The days of `month` (1–12) of `year` in the proleptic Gregorian calendar, as chrono
+/// counts them; 0 for a month that is not one.
+fn days_in_month(year: u32, month: u32) -> u32 {
+    match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400)) => 29,
+        2 => 28,
+        _ => 0,
+    }
 }
 
 /// `n` in exactly `width` decimal digits (leading zeros; higher digits dropped).
@@ -1279,6 +1295,27 @@ mod tests {
         ];
         for (input, want) in cases {
             assert_eq!(parse_datetime(input).as_deref(), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn plain_stamps_know_the_calendar() {
+        for (value, valid) in [
+            ("2000-02-29 12:00:00", true),
+            ("1900-02-29 12:00:00", false),
+            ("2024-02-29 00:00:00", true),
+            ("2023-02-29 00:00:00", false),
+            ("2026-04-31 00:00:00", false),
+            ("2026-12-31 23:59:59", true),
+            ("2026-13-01 00:00:00", false),
+            ("2026-00-10 00:00:00", false),
+            ("2026-01-00 00:00:00", false),
+            ("0001-01-01 00:00:00", true),
+            ("9999-12-31 23:59:59", true),
+        ] {
+            assert_eq!(plain_utc_stamp(value).is_some(), valid, "{value}");
+            // The full parser, which asks chrono, agrees.
+            assert_eq!(plain_utc_stamp(value), parse_any_datetime(value), "{value}");
         }
     }
 
