@@ -489,7 +489,7 @@ struct PieceSets<'p, 's> {
 }
 
 /// The rows of a CSV piece, into `piece`; `arena` holds what the parser remembers from row
-/// to row. `direct`: the parser writes its rows straight to JSON ([`crate::direct`]); a
+/// to row (and from the batches of its run before). `direct`: the parser writes its rows straight to JSON ([`crate::direct`]); a
 /// record met before whose event is still a duplicate is then counted without being read
 /// ([`crate::known_rows`]).
 #[allow(clippy::too_many_arguments)]
