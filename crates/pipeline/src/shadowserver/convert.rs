@@ -715,8 +715,9 @@ enum QuickFqdn {
 /// searches for an address or a URL, cost more than the rest of their conversion. `bytes`
 /// has no trailing dot. The name is read sixteen bytes at a time as bit masks, the last
 /// sixteen overlapping the ones before (their bits dropped); a name shorter than sixteen is
-/// copied into sixteen zeroed bytes, none of which is a byte looked for. Under callgrind the
-/// word-at-a-time pass this replaced took about 380 instructions for a name of 33 bytes.
+/// copied into sixteen zeroed bytes, none of which is a byte looked for. Under callgrind,
+/// `sanitize_fqdn` took 513 instructions a name for the benchmark's host names (about 33
+/// bytes) with the word-at-a-time pass this replaced, and 235 with this one.
 fn quick_fqdn(bytes: &[u8]) -> QuickFqdn {
     let len = bytes.len();
     // A name this short cannot have a label over 63 bytes.
@@ -772,12 +773,12 @@ struct FqdnMasks<T> {
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 fn fqdn_masks16(bytes: &[u8; 16]) -> FqdnMasks<u16> {
     use safe_arch::{
-        bitor_m128i, cmp_eq_mask_i8_m128i, cmp_gt_mask_i8_m128i, load_unaligned_m128i, move_mask_i8_m128i, set_splat_i8_m128i,
+        bitand_m128i, bitor_m128i, cmp_eq_mask_i8_m128i, cmp_gt_mask_i8_m128i, load_unaligned_m128i, move_mask_i8_m128i, set_splat_i8_m128i,
     };
     let v = load_unaligned_m128i(bytes);
     let equal = |byte: u8| cmp_eq_mask_i8_m128i(v, set_splat_i8_m128i(byte as i8));
     // Signed compares: bytes from 0x80 up are below 'A' and so never counted as upper case.
-    let upper = safe_arch::bitand_m128i(
+    let upper = bitand_m128i(
         cmp_gt_mask_i8_m128i(v, set_splat_i8_m128i(b'A' as i8 - 1)),
         cmp_gt_mask_i8_m128i(set_splat_i8_m128i(b'Z' as i8 + 1), v),
     );
