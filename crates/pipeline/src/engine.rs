@@ -489,9 +489,9 @@ struct PieceSets<'p, 's> {
 }
 
 /// The rows of a CSV piece, into `piece`; `arena` holds what the parser remembers from row
-/// to row (and from the batches of its run before). `direct`: the parser writes its rows straight to JSON ([`crate::direct`]); a
-/// record met before whose event is still a duplicate is then counted without being read
-/// ([`crate::known_rows`]).
+/// to row (and from the batches of its run before). `direct`: the parser writes its rows
+/// straight to JSON ([`crate::direct`]); a record met before whose event is still a
+/// duplicate is then counted without being read ([`crate::known_rows`]).
 #[allow(clippy::too_many_arguments)]
 fn csv_rows<'t>(
     parser: &'t dyn RowParser,
@@ -662,7 +662,8 @@ pub fn process_batch<'t>(
         | BatchInput::Lines { text, first_line, .. } => (*text, *first_line),
     };
     let csv_quotes = matches!(input, BatchInput::Csv { .. });
-    // What a parser's steps made is remembered from batch to batch of its run.
+    // The parser, told by address: what its steps made is remembered from batch to batch
+    // of its run, and so are the records it read.
     let maker = match &input {
         BatchInput::Csv { parser, .. } => (*parser as *const dyn RowParser).cast::<()>() as usize,
         BatchInput::Lines { parser, .. } => (*parser as *const dyn LineParser).cast::<()>() as usize,
@@ -686,7 +687,7 @@ pub fn process_batch<'t>(
     if let BatchInput::Csv { parser, .. } = &input {
         if writes_direct(*parser, stages) {
             scratch.known.start(RunMark {
-                parser: (*parser as *const dyn RowParser).cast::<()>() as usize,
+                parser: maker,
                 index: std::ptr::from_ref(stages.index) as usize,
                 dedupe: stages.dedupe.clone(),
                 feed_name: stages.feed_name.map(str::to_string),
