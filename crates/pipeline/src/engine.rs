@@ -311,6 +311,33 @@ struct Piece {
     settled: bool,
     /// The records it met, when it ran beside others.
     known: Option<KnownMap>,
+    /// Its lines were handed to a [`LineSink`] as they were made: `json` holds only the
+    /// last of them, and the rows' ends point into what was handed on.
+    streamed: bool,
+    /// The sink refused lines; the rows after them were not read.
+    sink_failed: Option<std::io::Error>,
+}
+
+/// Where a batch's lines go as they are made ([`process_batch_streaming`]): whole lines, in
+/// order.
+pub type LineSink<'s> = dyn FnMut(&[u8]) -> std::io::Result<()> + 's;
+
+/// How many bytes of lines a streaming piece gathers before it hands them on: a batch then
+/// holds its input and this much output, not its whole output (several times its input).
+pub const STREAM_BYTES: usize = 1 << 20;
+
+/// Hands a piece's `lines` to its sink, when it has one, once they reach
+/// [`STREAM_BYTES`]; they are then emptied.
+#[inline]
+fn drain(stream: &mut Option<&mut LineSink<'_>>, lines: &mut Vec<u8>) -> std::io::Result<()> {
+    match stream {
+        Some(sink) if lines.len() >= STREAM_BYTES => {
+            sink(lines)?;
+            lines.clear();
+            Ok(())
+        }
+        _ => Ok(()),
+    }
 }
 
 /// How a piece tells duplicates before writing them out. Alone, it owns the set. Beside
@@ -429,7 +456,7 @@ fn after_parse<'t>(
 }
 
 /// One piece of a batch and what it runs with.
-struct PieceRun<'t, 's> {
+struct PieceRun<'t, 's, 'k> {
     text: &'t str,
     arena: MemoArena,
     /// The 0-based physical line the piece starts at, in the whole input.
@@ -438,20 +465,31 @@ struct PieceRun<'t, 's> {
     json: Vec<u8>,
     seen: Seen<'s>,
     known: Known<'s>,
+    /// Only for a piece that runs alone, without rules (whose named outputs copy lines).
+    stream: Option<&'s mut LineSink<'k>>,
 }
 
 impl Piece {
-    fn new(json: Vec<u8>, seen: &Seen<'_>, rows: usize) -> Piece {
-        Piece { json, arena: None, rows: Vec::with_capacity(rows), types: Vec::new(), settled: matches!(seen, Seen::Owned(_)), known: None }
+    fn new(json: Vec<u8>, seen: &Seen<'_>, rows: usize, streamed: bool) -> Piece {
+        Piece {
+            json,
+            arena: None,
+            rows: Vec::with_capacity(rows),
+            types: Vec::new(),
+            settled: matches!(seen, Seen::Owned(_)),
+            known: None,
+            streamed,
+            sink_failed: None,
+        }
     }
 }
 
-fn run_csv_piece<'t>(parser: &'t dyn RowParser, run: PieceRun<'t, '_>) -> Piece {
-    let PieceRun { text, arena, first_line, stages, json, mut seen, mut known } = run;
-    let mut piece = Piece::new(json, &seen, text.len() / 64);
+fn run_csv_piece<'t>(parser: &'t dyn RowParser, run: PieceRun<'t, '_, '_>) -> Piece {
+    let PieceRun { text, arena, first_line, stages, json, mut seen, mut known, mut stream } = run;
+    let mut piece = Piece::new(json, &seen, text.len() / 64, stream.is_some());
     let direct = writes_direct(parser, stages);
     let mut sets = PieceSets { seen: &mut seen, known: &mut known };
-    csv_rows(parser, text, first_line, stages, &arena, &mut piece, &mut sets, direct);
+    piece.sink_failed = csv_rows(parser, text, first_line, stages, &arena, &mut piece, &mut sets, direct, &mut stream).err();
     piece.arena = Some(arena);
     piece.known = known.into_own();
     piece
@@ -491,7 +529,8 @@ struct PieceSets<'p, 's> {
 /// The rows of a CSV piece, into `piece`; `arena` holds what the parser remembers from row
 /// to row (and from the batches of its run before). `direct`: the parser writes its rows
 /// straight to JSON ([`crate::direct`]); a record met before whose event is still a
-/// duplicate is then counted without being read ([`crate::known_rows`]).
+/// duplicate is then counted without being read ([`crate::known_rows`]). With a `stream`,
+/// lines are handed on as they gather; an error there stops the piece.
 #[allow(clippy::too_many_arguments)]
 fn csv_rows<'t>(
     parser: &'t dyn RowParser,
@@ -502,7 +541,8 @@ fn csv_rows<'t>(
     piece: &mut Piece,
     sets: &mut PieceSets<'_, '_>,
     direct: bool,
-) {
+    stream: &mut Option<&mut LineSink<'_>>,
+) -> std::io::Result<()> {
     let PieceSets { seen, known } = sets;
     let run_fields = RunFields::new(stages);
     let mut reader = crate::csv::CsvReader::new(text);
@@ -513,7 +553,10 @@ fn csv_rows<'t>(
     let mut direct = direct.then(|| DirectRow::new(stages.dedupe, std::mem::take(&mut piece.json), run_fields.feed_name.as_ref()));
     // Last, so dropped first: it hands what it remembered back to the arena then.
     let mut memo = RowMemo::new(arena);
-    while let Some(record) = next_row(&mut reader, &mut cells, first_line, &mut piece.rows) {
+    loop {
+        // Between rows, where the lines hold only whole ones.
+        drain(stream, direct.as_mut().map_or(&mut piece.json, |row| row.lines_mut()))?;
+        let Some(record) = next_row(&mut reader, &mut cells, first_line, &mut piece.rows) else { break };
         if let Some(row) = direct.as_mut() {
             let key = known.key(record.raw);
             if known.get(key).is_some_and(|fingerprint| seen.has(fingerprint)) {
@@ -567,6 +610,7 @@ fn csv_rows<'t>(
     if let Some(row) = direct {
         piece.json = row.into_lines();
     }
+    Ok(())
 }
 
 /// A row the parser refused, kept with its text.
@@ -584,13 +628,17 @@ impl LineParser for IntelmqLines {
     }
 }
 
-fn run_lines_piece<'t>(parser: &'t dyn LineParser, run: PieceRun<'t, '_>) -> Piece {
-    let PieceRun { text, arena, first_line, stages, json, mut seen, known: _ } = run;
-    let mut piece = Piece::new(json, &seen, text.len() / 256);
+fn run_lines_piece<'t>(parser: &'t dyn LineParser, run: PieceRun<'t, '_, '_>) -> Piece {
+    let PieceRun { text, arena, first_line, stages, json, mut seen, known: _, mut stream } = run;
+    let mut piece = Piece::new(json, &seen, text.len() / 256, stream.is_some());
     piece.arena = Some(arena);
     let run_fields = RunFields::new(stages);
     let mut buf = String::new();
     for (i, raw) in text.lines().enumerate() {
+        if let Err(e) = drain(&mut stream, &mut piece.json) {
+            piece.sink_failed = Some(e);
+            break;
+        }
         let line = first_line + i + 1;
         if raw.trim().is_empty() {
             continue;
@@ -656,6 +704,26 @@ pub fn process_batch<'t>(
     seen: &mut FingerprintSet,
     scratch: &mut Scratch,
 ) -> BatchOutput {
+    match process_batch_streaming(input, stages, threads, seen, scratch, None) {
+        Ok(out) => out,
+        Err(e) => unreachable!("only a sink fails, and there is none: {e}"),
+    }
+}
+
+/// [`process_batch`], handing the lines to `sink` as they gather when the batch runs as
+/// one piece without rules (see [`streams`]): the batch then never holds its whole output,
+/// and [`BatchOutput::jsonl`] holds only the lines made after the last hand-over. An error
+/// from `sink` stops the batch and is returned; the lines it took are the batch's first.
+/// `seen` and `scratch` then hold what the batch met before it stopped: the caller starts
+/// again from its last commit with fresh ones.
+pub fn process_batch_streaming<'t>(
+    input: BatchInput<'t>,
+    stages: &Stages<'t>,
+    threads: usize,
+    seen: &mut FingerprintSet,
+    scratch: &mut Scratch,
+    sink: Option<&mut LineSink<'_>>,
+) -> std::io::Result<BatchOutput> {
     let (text, first_line) = match &input {
         BatchInput::Csv { text, first_line, .. }
         | BatchInput::JsonLines { text, first_line }
@@ -672,12 +740,14 @@ pub fn process_batch<'t>(
     // The fingerprints and the records met grow by doubling as rows come. Room reserved
     // from a guess of the batch's rows overshot, and doubled both sets a step early: for
     // 110,000 rows, 4 MiB of records met where 2 MiB hold them.
-    let jobs: Vec<((usize, &str), Vec<u8>, MemoArena)> = split_pieces(text, threads.max(1), csv_quotes)
+    let pieces = split_pieces(text, threads.max(1), csv_quotes);
+    let streaming = sink.is_some() && streams(threads, stages);
+    let jobs: Vec<((usize, &str), Vec<u8>, MemoArena)> = pieces
         .into_iter()
         .map(|p| {
             let mut buf = scratch.pieces.pop().unwrap_or_default();
             buf.clear();
-            buf.reserve(p.1.len() * 4);
+            buf.reserve(if streaming { STREAM_BYTES + (64 << 10) } else { p.1.len() * 4 });
             let mut arena = scratch.arenas.pop().unwrap_or_default();
             arena.ready_for(maker);
             (p, buf, arena)
@@ -695,8 +765,11 @@ pub fn process_batch<'t>(
             });
         }
     }
-    let run = |((offset, text), json, arena): ((usize, &'t str), Vec<u8>, MemoArena), seen: Seen<'_>, known: Known<'_>| {
-        let piece = PieceRun { text, arena, first_line: first_line + offset, stages, json, seen, known };
+    let run = |((offset, text), json, arena): ((usize, &'t str), Vec<u8>, MemoArena),
+               seen: Seen<'_>,
+               known: Known<'_>,
+               stream: Option<&mut LineSink<'_>>| {
+        let piece = PieceRun { text, arena, first_line: first_line + offset, stages, json, seen, known, stream };
         match &input {
             BatchInput::Csv { parser, .. } => run_csv_piece(*parser, piece),
             BatchInput::JsonLines { .. } => run_lines_piece(&IntelmqLines, piece),
@@ -705,14 +778,17 @@ pub fn process_batch<'t>(
     };
     let known = &mut scratch.known;
     let mut pieces: Vec<Piece> = if jobs.len() <= 1 {
-        jobs.into_iter().map(|job| run(job, Seen::Owned(&mut *seen), known.alone())).collect()
+        let mut stream = if streaming { sink } else { None };
+        jobs.into_iter().map(|job| run(job, Seen::Owned(&mut *seen), known.alone(), stream.take())).collect()
     } else {
         let before: &FingerprintSet = seen;
         let known_before: &KnownRows = known;
         std::thread::scope(|scope| {
             let handles: Vec<_> = jobs
                 .into_iter()
-                .map(|job| scope.spawn(move || run(job, Seen::Shared { before, own: FingerprintSet::default() }, known_before.beside())))
+                .map(|job| {
+                    scope.spawn(move || run(job, Seen::Shared { before, own: FingerprintSet::default() }, known_before.beside(), None))
+                })
                 .collect();
             handles.into_iter().map(|h| h.join().expect("a pipeline thread does not panic")).collect()
         })
@@ -721,7 +797,18 @@ pub fn process_batch<'t>(
         scratch.known.take_in(own);
     }
     scratch.arenas.extend(pieces.iter_mut().filter_map(|p| p.arena.take()));
-    merge(pieces, seen)
+    if let Some(e) = pieces.iter_mut().find_map(|p| p.sink_failed.take()) {
+        return Err(e);
+    }
+    Ok(merge(pieces, seen))
+}
+
+/// Whether a batch's lines can be handed on as they are made: it runs as one piece, whose
+/// lines are final as soon as they are written (pieces beside each other may repeat each
+/// other's events, told only when they are merged), and without rules, whose named outputs
+/// copy lines at the merge.
+pub fn streams(threads: usize, stages: &Stages<'_>) -> bool {
+    threads <= 1 && stages.rules.is_none()
 }
 
 /// Merges the pieces in order. Each piece's buffer becomes part of the output. The first
@@ -765,11 +852,16 @@ fn merge(pieces: Vec<Piece>, seen: &mut FingerprintSet) -> BatchOutput {
                         continue;
                     }
                     out.new_fingerprints.push(meta.fingerprint);
-                    if kept != from {
-                        json.copy_within(from..to, kept);
-                    }
-                    let bytes = &json[kept..kept + (to - from)];
-                    kept += to - from;
+                    // A streamed piece's lines were handed on already; it has no named outputs.
+                    let bytes: &[u8] = if piece.streamed {
+                        &[]
+                    } else {
+                        if kept != from {
+                            json.copy_within(from..to, kept);
+                        }
+                        kept += to - from;
+                        &json[kept - (to - from)..kept]
+                    };
                     out.counts.written += 1;
                     if meta.org.is_some() {
                         out.counts.routed += 1;
@@ -808,7 +900,9 @@ fn merge(pieces: Vec<Piece>, seen: &mut FingerprintSet) -> BatchOutput {
         for ((org, type_index), n) in piece_tally {
             *out.tally.entry((org, piece.types[type_index as usize].clone())).or_default() += n;
         }
-        json.truncate(kept);
+        if !piece.streamed {
+            json.truncate(kept);
+        }
         out.jsonl.buffers.push(json);
     }
     out

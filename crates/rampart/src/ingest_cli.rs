@@ -62,10 +62,11 @@ pub struct IngestArgs {
     /// Worker threads; default: every core this process may use.
     #[arg(long)]
     threads: Option<usize>,
-    /// Input read per batch (the unit of commit), in MiB. A batch's events take several
-    /// times its size while it is processed, so small batches keep memory low.
-    #[arg(long, default_value_t = 1)]
-    batch_mib: usize,
+    /// Input read per batch (the unit of commit), in MiB; default 2 when one thread writes
+    /// the events out as they are made (no rules), else 1: a batch's events then take
+    /// several times its size while it is processed, so small batches keep memory low.
+    #[arg(long)]
+    batch_mib: Option<usize>,
     /// Process a file again although it was finished before.
     #[arg(long)]
     force: bool,
@@ -130,7 +131,7 @@ fn base_options(config: &Config, args: &IngestArgs) -> anyhow::Result<IngestOpti
             rampart_pipeline::experts::DedupeKeys::from_names(&args.dedupe_keys, &[])?
         },
         threads: args.threads.unwrap_or(defaults.threads),
-        batch_bytes: args.batch_mib.clamp(1, 1024) << 20,
+        batch_bytes: args.batch_mib.map(|mib| mib.clamp(1, 1024) << 20),
         output,
         extra_routing: extra_routing(&args.routing)?,
         force: args.force,

@@ -5,3 +5,4 @@ mod known;
 mod memo;
 mod samples;
 mod shadowserver;
+mod stream;
