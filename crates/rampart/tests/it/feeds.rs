@@ -218,6 +218,55 @@ fn a_run_killed_mid_feed_resumes_without_loss_or_repeats() {
 }
 
 #[test]
+fn one_thread_writes_its_events_as_it_makes_them_and_the_same_as_two() {
+    for install in installs() {
+        // Several megabytes of events: one thread hands them to the file a megabyte at a
+        // time, two threads hold each batch's lines until it is merged.
+        let header = rampart_core::testdata::read("shadowserver/testdata/scan_dns.csv").lines().next().unwrap().to_string();
+        let mut text = format!("{header}\n");
+        for i in 0..12_000u32 {
+            text.push_str(&scan_dns_row(i));
+            if i % 7 == 0 {
+                text.push_str(&scan_dns_row(i / 2)); // an exact repeat of an earlier row
+            }
+        }
+        let file = install.data_dir().join("2026-11-29-scan_dns-streamed.csv");
+        std::fs::write(&file, &text).unwrap();
+        let run = |threads: &str, output: &str, extra: &[&str]| {
+            let out = install.data_dir().join(output);
+            let kind = if extra.is_empty() { "intelmq-jsonl" } else { "csv" };
+            let output_arg = format!("{kind}:{}", out.display());
+            let feed = format!("streamed {output}");
+            let mut args = vec!["ingest", "--feed", &feed, "--threads", threads, "--output", &output_arg];
+            args.extend_from_slice(extra);
+            args.push(file.to_str().unwrap());
+            install.ok(&args, None);
+            std::fs::read_to_string(&out).unwrap()
+        };
+        let without_observation_time = |jsonl: &str| -> Vec<String> {
+            jsonl
+                .lines()
+                .map(|l| {
+                    let mut event: serde_json::Map<String, Value> = serde_json::from_str(l).unwrap();
+                    event.remove("time.observation");
+                    event.remove("feed.name");
+                    serde_json::to_string(&event).unwrap()
+                })
+                .collect()
+        };
+        let one = run("1", "one.jsonl", &[]);
+        assert!(one.len() > 4 << 20, "{} bytes of events", one.len());
+        let events = without_observation_time(&one);
+        assert_eq!(events.len(), 12_000, "each event once, in input order");
+        assert_eq!(events, without_observation_time(&run("2", "two.jsonl", &[])));
+        let columns = ["--csv-columns", "source.ip,source.asn,extra.dns_version"];
+        let csv_one = run("1", "one.csv", &columns);
+        assert_eq!(csv_one.lines().count(), 12_001);
+        assert_eq!(csv_one, run("2", "two.csv", &columns));
+    }
+}
+
+#[test]
 fn two_runs_of_one_feed_side_by_side_accept_each_event_once() {
     for install in installs() {
         // The same rows under two names (two sources), into one feed, at the same time.
