@@ -54,10 +54,11 @@ fn main() -> ExitCode {
         warninglists: None,
     };
 
-    // Batches cut at record ends, as `rampart ingest` cuts them: 2 MiB on one thread, where
-    // the lines are handed on as they gather, else 1 MiB (`batch_bytes_for`), or --batch-kib.
-    let default_kib = if engine::streams(threads, &stages) { 2048 } else { 1024 };
-    let batch_bytes = value_of("--batch-kib").unwrap_or(default_kib).max(1) << 10;
+    // Batches cut at record ends, of the size `rampart ingest` reads, or --batch-kib.
+    let batch_bytes = match value_of("--batch-kib") {
+        Some(kib) => kib.max(1) << 10,
+        None => engine::batch_bytes_for(engine::streams(threads, &stages)),
+    };
     let mut batches = Vec::new();
     let (mut rest, mut line) = (body, 1usize);
     while !rest.is_empty() {

@@ -811,6 +811,17 @@ pub fn streams(threads: usize, stages: &Stages<'_>) -> bool {
     threads <= 1 && stages.rules.is_none()
 }
 
+/// The input a batch reads unless told otherwise. A batch that [`streams`] holds little
+/// more than its input, so it reads 2 MiB: half the commits of 1 MiB. One that holds its
+/// lines (on several threads, or with rules) holds several times its input and reads 1 MiB.
+pub fn batch_bytes_for(streams: bool) -> usize {
+    if streams {
+        2 << 20
+    } else {
+        1 << 20
+    }
+}
+
 /// Merges the pieces in order. Each piece's buffer becomes part of the output. The first
 /// piece wrote no duplicate (it tells its own and those of earlier batches); in a later
 /// one, a line repeating an event of an earlier piece is left out by moving the lines after

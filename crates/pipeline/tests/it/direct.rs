@@ -41,6 +41,14 @@ pub(crate) fn index() -> ConstituencyIndex {
     ConstituencyIndex::build(&assets, routing, Default::default(), "TW", chrono::Utc::now())
 }
 
+/// The `scan_dns` report with its full header, without `raw`.
+pub(crate) fn scan_dns() -> CsvReportRows {
+    let reports: Value = serde_json::from_str(&rampart_core::testdata::read("shadowserver/report_schema/reports.json")).unwrap();
+    let header: Vec<&str> = reports["scan_dns"]["fields"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+    let report = Schema::builtin().report("scan_dns").unwrap();
+    CsvReportRows { report: report.compile(&header).unwrap().with_raw(false), header_line: header.join(",") }
+}
+
 /// The parts of a batch's output that must agree.
 pub(crate) fn summary(out: &BatchOutput) -> String {
     let mut tally: Vec<_> = out.tally.iter().collect();

@@ -3,23 +3,14 @@
 //! quarantined rows and tally. Only a batch that runs alone without rules hands lines on,
 //! and a sink that fails stops the batch.
 
-use super::direct::{index, summary};
+use super::direct::{index, scan_dns, summary};
 use rampart_core::constituency::resolve::ConstituencyIndex;
 use rampart_pipeline::engine::{
     process_batch, process_batch_streaming, BatchInput, BatchOutput, FingerprintSet, Scratch, Stages, STREAM_BYTES,
 };
 use rampart_pipeline::experts::DedupeKeys;
 use rampart_pipeline::rules::{self, RuleSet};
-use rampart_pipeline::shadowserver::{CsvReportRows, Schema};
-use serde_json::Value;
-
-/// The `scan_dns` report with its full header.
-fn scan_dns() -> CsvReportRows {
-    let reports: Value = serde_json::from_str(&rampart_core::testdata::read("shadowserver/report_schema/reports.json")).unwrap();
-    let header: Vec<&str> = reports["scan_dns"]["fields"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
-    let report = Schema::builtin().report("scan_dns").unwrap();
-    CsvReportRows { report: report.compile(&header).unwrap().with_raw(false), header_line: header.join(",") }
-}
+use rampart_pipeline::shadowserver::CsvReportRows;
 
 /// `rows` rows of the report: every tenth an exact repeat of an earlier one, every five
 /// hundredth not a row of the report at all.

@@ -3,7 +3,7 @@
 //! is accepted or told twice. Runs on SQLite and PostgreSQL when `RAMPART_TEST_NATS_URL`
 //! names a NATS server with JetStream.
 
-use crate::feeds::{scan_dns_row, setup_org};
+use crate::feeds::{scan_dns_header, scan_dns_row, setup_org};
 use crate::harness::{installs, Install, BIN};
 use crate::http::send;
 use futures_util::StreamExt;
@@ -67,7 +67,7 @@ fn queued_feed_survives_a_killed_worker_without_loss_or_repeats() {
         let (server, auth, _) = setup_org(&install);
         // 60,000 rows (a tenth from the constituent's AS), 3,000 of them repeated at the
         // end (so the workers must see each other's fingerprints), and one bad row.
-        let header = rampart_core::testdata::read("shadowserver/testdata/scan_dns.csv").lines().next().unwrap().to_string();
+        let header = scan_dns_header();
         let mut text = format!("{header}\n");
         for i in 0..60_000u32 {
             text.push_str(&scan_dns_row(i));

@@ -31,6 +31,11 @@ pub(crate) fn setup_org(install: &Install) -> (crate::harness::Server, String, S
     (server, auth, org_id)
 }
 
+/// The header line of Shadowserver's `scan_dns` sample, for generated reports.
+pub(crate) fn scan_dns_header() -> String {
+    rampart_core::testdata::read("shadowserver/testdata/scan_dns.csv").lines().next().unwrap().to_string()
+}
+
 /// Row `i` of a generated `scan_dns` report, a distinct address each; every tenth row is
 /// from the constituent's AS.
 pub(crate) fn scan_dns_row(i: u32) -> String {
@@ -162,7 +167,7 @@ fn a_run_killed_mid_feed_resumes_without_loss_or_repeats() {
     for install in installs() {
         let (server, auth, _) = setup_org(&install);
         // 60,000 rows, a tenth from the constituent's AS, in batches of 1 MiB.
-        let header = rampart_core::testdata::read("shadowserver/testdata/scan_dns.csv").lines().next().unwrap().to_string();
+        let header = scan_dns_header();
         let mut text = format!("{header}\n");
         for i in 0..60_000u32 {
             text.push_str(&scan_dns_row(i));
@@ -222,7 +227,7 @@ fn one_thread_writes_its_events_as_it_makes_them_and_the_same_as_two() {
     for install in installs() {
         // Several megabytes of events: one thread hands them to the file a megabyte at a
         // time, two threads hold each batch's lines until it is merged.
-        let header = rampart_core::testdata::read("shadowserver/testdata/scan_dns.csv").lines().next().unwrap().to_string();
+        let header = scan_dns_header();
         let mut text = format!("{header}\n");
         for i in 0..12_000u32 {
             text.push_str(&scan_dns_row(i));
@@ -270,7 +275,7 @@ fn one_thread_writes_its_events_as_it_makes_them_and_the_same_as_two() {
 fn two_runs_of_one_feed_side_by_side_accept_each_event_once() {
     for install in installs() {
         // The same rows under two names (two sources), into one feed, at the same time.
-        let header = rampart_core::testdata::read("shadowserver/testdata/scan_dns.csv").lines().next().unwrap().to_string();
+        let header = scan_dns_header();
         let mut text = format!("{header}\n");
         for i in 0..30_000u32 {
             text.push_str(&scan_dns_row(i));
@@ -425,7 +430,7 @@ constants = { "classification.type" = "blacklist" }
 fn deduplication_keys_are_configurable() {
     let install = crate::harness::sqlite_install();
     // The same addresses seen again on other ports: the same event when only the address counts.
-    let header = rampart_core::testdata::read("shadowserver/testdata/scan_dns.csv").lines().next().unwrap().to_string();
+    let header = scan_dns_header();
     let mut text = format!("{header}\n");
     for i in 0..10u32 {
         text.push_str(&scan_dns_row(i));
@@ -468,7 +473,7 @@ fn warninglisted_events_are_marked_and_not_told() {
     assert!(checked.contains("203.74.205.1\t-"), "{checked}");
 
     // Two rows from the constituent's AS, one of them a private address.
-    let header = rampart_core::testdata::read("shadowserver/testdata/scan_dns.csv").lines().next().unwrap().to_string();
+    let header = scan_dns_header();
     let text = format!("{header}\n{}{}", scan_dns_row(0), scan_dns_row(10).replace("\"2.0.0.10\"", "\"10.0.0.10\""));
     let file = install.data_dir().join("2026-11-29-scan_dns-lists-test.csv");
     std::fs::write(&file, text).unwrap();

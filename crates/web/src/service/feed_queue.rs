@@ -216,7 +216,7 @@ pub async fn enqueue_file(
     // A message must fit the server's payload limit, with room for the headers.
     let limit = queue.client.server_info().max_payload.saturating_sub(header_len + 8192).max(4096);
     // Workers hold a batch's events whole.
-    let batch_bytes = opts.batch_bytes.unwrap_or_else(|| super::feeds::batch_bytes_for(false)).min(limit);
+    let batch_bytes = opts.batch_bytes.unwrap_or_else(|| engine::batch_bytes_for(false)).min(limit);
 
     let mut summary = EnqueueSummary { source: source.clone(), batches: 0, bytes: header_len as u64, already_queued: 0 };
     let mut acks = Vec::new();

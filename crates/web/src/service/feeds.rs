@@ -73,7 +73,7 @@ pub struct IngestOptions {
     /// Which fields make two events the same.
     pub dedupe: DedupeKeys,
     pub threads: usize,
-    /// Input read per batch (the unit of commit); `None`: [`batch_bytes_for`].
+    /// Input read per batch (the unit of commit); `None`: [`engine::batch_bytes_for`].
     pub batch_bytes: Option<usize>,
     pub output: Option<OutputSpec>,
     /// An extra routing table for this run only (on top of the registry's).
@@ -89,7 +89,7 @@ pub struct IngestOptions {
 
 impl IngestOptions {
     /// What an unconfigured feed gets: Shadowserver by file name, raw kept, every routed
-    /// event notified, a day's de-duplication, all cores, batches by [`batch_bytes_for`].
+    /// event notified, a day's de-duplication, all cores, batches by [`engine::batch_bytes_for`].
     pub fn defaults(schema: Arc<shadowserver::Schema>) -> Self {
         IngestOptions {
             feed: None,
@@ -546,18 +546,6 @@ fn write_lines(
     Ok(())
 }
 
-/// The input a batch reads unless told otherwise. A batch that runs alone without rules
-/// writes its events out as they are made ([`engine::streams`]) and holds little more than
-/// its input, so it reads 2 MiB: half the commits of 1 MiB. One that holds its events (on
-/// several threads, or with rules) holds several times its input and reads 1 MiB.
-pub fn batch_bytes_for(streams: bool) -> usize {
-    if streams {
-        2 << 20
-    } else {
-        1 << 20
-    }
-}
-
 /// Progress callback: (bytes done, bytes in all).
 pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Send + Sync);
 
@@ -662,7 +650,7 @@ pub async fn ingest_file(
         let mut totals = Counts::default();
         let mut batches = 0u64;
         let mut scratch = Scratch::default();
-        let batch_bytes = opts.batch_bytes.unwrap_or_else(|| batch_bytes_for(engine::streams(threads, &stages)));
+        let batch_bytes = opts.batch_bytes.unwrap_or_else(|| engine::batch_bytes_for(engine::streams(threads, &stages)));
         let mut reader = BatchReader::new(file, batch_bytes.max(64 * 1024), MAX_RECORD);
         loop {
             let batch = match reader.next_batch(&parser) {
