@@ -6,6 +6,7 @@
 //! recognised by their fingerprints and told once.
 
 use super::feed_lease::FeedLease;
+use super::feed_output::RunOutput;
 use super::notifications;
 use super::routing::RouteIndex;
 use super::{ServiceError, ServiceResult};
@@ -21,7 +22,7 @@ use rampart_pipeline::shadowserver;
 use rampart_store::feeds::BatchCommit;
 use rampart_store::{Actor, Store};
 use serde::Serialize;
-use std::io::{BufRead, Read, Seek, Write};
+use std::io::{BufRead, Read, Seek};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -503,6 +504,14 @@ pub(crate) async fn index_for(store: &dyn Store, index: &RouteIndex, extra: &[Ro
     Ok(Arc::new(index.build(store, extra.to_vec()).await?))
 }
 
+/// The fields of CSV output columns, by their IntelMQ names.
+fn csv_fields(names: &[String]) -> ServiceResult<Vec<rampart_pipeline::event::FieldId>> {
+    names
+        .iter()
+        .map(|c| rampart_pipeline::event::FieldId::intern(c).map_err(|e| ServiceError::Invalid(format!("CSV output column: {e}"))))
+        .collect()
+}
+
 pub(crate) fn io_error(what: &str, path: &Path, e: std::io::Error) -> ServiceError {
     ServiceError::Invalid(format!("{what} {}: {e}", path.display()))
 }
@@ -521,29 +530,6 @@ pub(crate) fn source_key(path: &Path) -> ServiceResult<(String, u64)> {
     let size = hash.count();
     let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
     Ok((format!("{name}:{size}:{}", data_encoding::HEXLOWER.encode(&hash.finalize().as_bytes()[..12])), size))
-}
-
-/// Appends whole IntelMQ JSON lines to a run's output file (`None`: the run has none), as
-/// CSV rows when `columns` name them; the length kept beside the file follows.
-fn write_lines(
-    output: &mut Option<(std::fs::File, u64)>,
-    columns: Option<&[rampart_pipeline::event::FieldId]>,
-    lines: &[u8],
-) -> std::io::Result<()> {
-    let Some((file, len)) = output.as_mut() else { return Ok(()) };
-    let csv;
-    let bytes = match columns {
-        Some(columns) => {
-            let mut text = Vec::with_capacity(lines.len() / 3);
-            engine::events_to_csv(lines, columns, &mut text);
-            csv = text;
-            &csv[..]
-        }
-        None => lines,
-    };
-    file.write_all(bytes)?;
-    *len += bytes.len() as u64;
-    Ok(())
 }
 
 /// Progress callback: (bytes done, bytes in all).
@@ -585,36 +571,15 @@ pub async fn ingest_file(
         let resume = checkpoint.filter(|c| !c.finished && !opts.force);
         let mut offset = resume.map(|c| c.bytes_done as u64).unwrap_or(header_len).max(header_len);
         let mut lines_done = resume.map(|c| c.lines_done).unwrap_or(i64::from(header_len > 0));
-        let csv_columns: Option<Vec<rampart_pipeline::event::FieldId>> = match &opts.output {
-            Some(OutputSpec::Csv(_, columns)) => Some(
-                columns
-                    .iter()
-                    .map(|c| {
-                        rampart_pipeline::event::FieldId::intern(c).map_err(|e| ServiceError::Invalid(format!("CSV output column: {e}")))
-                    })
-                    .collect::<Result<_, _>>()?,
-            ),
-            _ => None,
-        };
         let mut output = match &opts.output {
             Some(OutputSpec::IntelmqJsonl(out) | OutputSpec::Csv(out, _)) => {
-                let mut f = std::fs::OpenOptions::new().create(true).append(true).open(out).map_err(|e| io_error("opening", out, e))?;
-                let len = f.metadata().map_err(|e| io_error("reading", out, e))?.len();
-                let mut keep = match resume {
-                    Some(c) => c.output_bytes as u64,
-                    None => len,
+                let csv_columns = match &opts.output {
+                    Some(OutputSpec::Csv(_, names)) => Some((names.as_slice(), csv_fields(names)?)),
+                    _ => None,
                 };
                 // A crash after writing but before committing left lines the next run writes again.
-                // Only then is the file cut: ext4 flushes a file cut to nothing when it is closed.
-                if len != keep {
-                    f.set_len(keep).map_err(|e| io_error("truncating", out, e))?;
-                }
-                if let (Some(OutputSpec::Csv(_, columns)), 0) = (&opts.output, keep) {
-                    let header = format!("{}\n", columns.join(","));
-                    f.write_all(header.as_bytes()).map_err(|e| io_error("writing", out, e))?;
-                    keep = header.len() as u64;
-                }
-                Some((f, keep))
+                let keep = resume.map(|c| c.output_bytes as u64);
+                Some(RunOutput::open(out, keep, csv_columns).map_err(|e| io_error("opening", out, e))?)
             }
             None => None,
         };
@@ -627,7 +592,7 @@ pub async fn ingest_file(
                 source: source.clone(),
                 bytes_done: offset as i64,
                 lines_done,
-                output_bytes: output.as_ref().map(|(_, len)| *len as i64).unwrap_or(0),
+                output_bytes: output.as_ref().map_or(0, |o| o.len() as i64),
                 day: day.clone(),
                 ..Default::default()
             };
@@ -670,11 +635,11 @@ pub async fn ingest_file(
             let first_line = lines_done as usize;
             let out = loop {
                 // Where this batch's lines start in the output: cut back to here to run it again.
-                let batch_start = output.as_ref().map(|(_, len)| *len);
+                let batch_start = output.as_ref().map(RunOutput::len);
                 // The batch is CPU work on all cores; the async threads stay free meanwhile. Run
                 // alone, it writes its lines out as they gather.
                 let out = tokio::task::block_in_place(|| {
-                    let mut sink = |lines: &[u8]| write_lines(&mut output, csv_columns.as_deref(), lines);
+                    let mut sink = |lines: &[u8]| output.as_mut().map_or(Ok(()), |o| o.write_lines(lines));
                     engine::process_batch_streaming(
                         parser.input(&text, first_line),
                         &stages,
@@ -687,9 +652,8 @@ pub async fn ingest_file(
                 .map_err(|e| ServiceError::Invalid(format!("writing the output: {e}")))?;
                 // Only after a stall that let the lease run out can another run have committed.
                 if engine::take_in_newer(&mut seen, &out.new_fingerprints, lease.keep().await?) {
-                    if let (Some((f, len)), Some(start)) = (output.as_mut(), batch_start) {
-                        f.set_len(start).map_err(|e| ServiceError::Invalid(format!("writing the output: {e}")))?;
-                        *len = start;
+                    if let (Some(o), Some(start)) = (output.as_mut(), batch_start) {
+                        o.cut_to(start).map_err(|e| ServiceError::Invalid(format!("writing the output: {e}")))?;
                     }
                     scratch.recycle(out.jsonl);
                     continue;
@@ -702,11 +666,12 @@ pub async fn ingest_file(
 
             // Outputs first, then the commit: a crash in between repeats this batch, whose
             // file output is cut back and whose directives are recognised as already waiting.
-            for lines in out.jsonl.chunks() {
-                write_lines(&mut output, csv_columns.as_deref(), lines)
-                    .map_err(|e| ServiceError::Invalid(format!("writing the output: {e}")))?;
+            if let Some(o) = output.as_mut() {
+                for lines in out.jsonl.chunks() {
+                    o.write_lines(lines).map_err(|e| ServiceError::Invalid(format!("writing the output: {e}")))?;
+                }
             }
-            let output_bytes = output.as_ref().map_or(0, |(_, len)| *len as i64);
+            let output_bytes = output.as_ref().map_or(0, |o| o.len() as i64);
             deliver(store, route_index, actor, &feed, &out).await?;
             let commit = BatchCommit {
                 feed: feed.clone(),
@@ -726,6 +691,9 @@ pub async fn ingest_file(
             scratch.recycle(out.jsonl);
             reader.recycle(text.into_bytes());
             progress(offset, size);
+        }
+        if let Some(o) = output {
+            o.finish().map_err(|e| ServiceError::Invalid(format!("writing the output: {e}")))?;
         }
         let mut summary = IngestSummary::from_counts(&feed, &source, &totals);
         summary.batches = batches;

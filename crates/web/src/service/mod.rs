@@ -6,6 +6,7 @@ pub mod correspondence;
 pub mod deadline_watch;
 pub mod feed_http;
 mod feed_lease;
+mod feed_output;
 pub mod feed_queue;
 pub mod feeds;
 pub mod imports;

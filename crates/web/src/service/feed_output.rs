@@ -1,0 +1,218 @@
+//! The output file of a feed run: IntelMQ JSON lines or CSV rows appended as batches make
+//! them, with the length the run's checkpoint records kept beside it.
+//!
+//! Disk space is reserved ahead of the writes (`fallocate` keeping the file's size), so the
+//! file system finds the blocks already allocated instead of reserving each block as it is
+//! written: that halved the kernel's time for writing 67 MiB in 1 MiB pieces on ext4
+//! (12.1 → 6.9 ms, `bench/README.md`). What is reserved beyond the last line is given back
+//! when the run ends.
+
+use rampart_pipeline::event::FieldId;
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::Path;
+
+/// How far past the written end space is reserved at a time.
+const RESERVE_AHEAD: u64 = 8 << 20;
+
+pub(crate) struct RunOutput {
+    file: File,
+    /// Bytes of whole lines in the file: what a commit records.
+    len: u64,
+    /// Where the reserved space ends; `None` once the file system said it cannot reserve.
+    reserved: Option<u64>,
+    /// CSV output: these columns of each event.
+    csv_columns: Option<Vec<FieldId>>,
+}
+
+impl RunOutput {
+    /// Opens (or creates) `path` for appending, cut back to `keep` bytes when a run that
+    /// crashed after writing but before committing left more (`None`: keep what is there).
+    /// A new CSV file starts with its header line.
+    pub fn open(path: &Path, keep: Option<u64>, csv_columns: Option<(&[String], Vec<FieldId>)>) -> io::Result<RunOutput> {
+        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+        let len = file.metadata()?.len();
+        let mut keep = keep.unwrap_or(len);
+        // Only then is the file cut: ext4 flushes a file cut to nothing when it is closed.
+        if len != keep {
+            file.set_len(keep)?;
+        }
+        let (names, columns) = match csv_columns {
+            Some((names, columns)) => (Some(names), Some(columns)),
+            None => (None, None),
+        };
+        if let (Some(names), 0) = (names, keep) {
+            let header = format!("{}\n", names.join(","));
+            file.write_all(header.as_bytes())?;
+            keep = header.len() as u64;
+        }
+        Ok(RunOutput { file, len: keep, reserved: Some(keep), csv_columns: columns })
+    }
+
+    /// Bytes of whole lines written.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Appends whole IntelMQ JSON lines, as CSV rows when the output is CSV.
+    pub fn write_lines(&mut self, lines: &[u8]) -> io::Result<()> {
+        let csv;
+        let bytes = match &self.csv_columns {
+            Some(columns) => {
+                let mut text = Vec::with_capacity(lines.len() / 3);
+                rampart_pipeline::engine::events_to_csv(lines, columns, &mut text);
+                csv = text;
+                &csv[..]
+            }
+            None => lines,
+        };
+        self.reserve_for(bytes.len() as u64);
+        self.file.write_all(bytes)?;
+        self.len += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Cuts the file back to `len` bytes, where a batch that runs again began.
+    pub fn cut_to(&mut self, len: u64) -> io::Result<()> {
+        self.file.set_len(len)?;
+        self.len = len;
+        // Cutting gave back what was reserved past the end.
+        self.reserved = self.reserved.map(|_| len);
+        Ok(())
+    }
+
+    /// Gives back the space reserved past the last line. Runs on drop too; call it to learn
+    /// of a failure.
+    pub fn finish(mut self) -> io::Result<()> {
+        self.give_back()
+    }
+
+    fn give_back(&mut self) -> io::Result<()> {
+        match self.reserved {
+            Some(end) if end > self.len => {
+                // Setting the length it has frees the blocks beyond it.
+                self.file.set_len(self.len)?;
+                self.reserved = Some(self.len);
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Reserves space for `more` bytes after the end, and some ahead, when not done yet.
+    fn reserve_for(&mut self, more: u64) {
+        let Some(end) = self.reserved else { return };
+        let need = self.len + more;
+        if need <= end {
+            return;
+        }
+        let until = need + RESERVE_AHEAD;
+        match reserve(&self.file, self.len, until - self.len) {
+            Ok(()) => self.reserved = Some(until),
+            // Not every file system reserves (or has room for so much ahead): the writes
+            // then find their blocks one by one, as without reserving.
+            Err(_) => self.reserved = None,
+        }
+    }
+}
+
+impl Drop for RunOutput {
+    fn drop(&mut self) {
+        let _ = self.give_back();
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn reserve(file: &File, offset: u64, len: u64) -> io::Result<()> {
+    rustix::fs::fallocate(file, rustix::fs::FallocateFlags::KEEP_SIZE, offset, len).map_err(io::Error::from)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn reserve(_file: &File, _offset: u64, _len: u64) -> io::Result<()> {
+    Err(io::Error::from(io::ErrorKind::Unsupported))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    fn lines(n: usize) -> Vec<u8> {
+        (0..n).flat_map(|i| format!("{{\"__type\":\"Event\",\"source.ip\":\"192.0.2.{}\",\"row\":{i}}}\n", i % 250).into_bytes()).collect()
+    }
+
+    /// Bytes the file system holds for the file.
+    fn allocated(path: &Path) -> u64 {
+        std::fs::metadata(path).unwrap().blocks() * 512
+    }
+
+    #[test]
+    fn lines_appended_are_the_file_and_the_room_reserved_past_them_is_given_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.jsonl");
+        let piece = lines(20_000);
+        let mut out = RunOutput::open(&path, None, None).unwrap();
+        for _ in 0..3 {
+            out.write_lines(&piece).unwrap();
+        }
+        let len = out.len();
+        assert_eq!(len, 3 * piece.len() as u64);
+        if out.reserved.is_some() {
+            // The first write reserved its length and 8 MiB; the rest of the lines fit in.
+            assert!(allocated(&path) >= (piece.len() as u64 + RESERVE_AHEAD).next_multiple_of(4096), "{} reserved", allocated(&path));
+        }
+        out.finish().unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), [&piece[..], &piece, &piece].concat());
+        // At most the last block is partly empty (and a block for metadata on some systems).
+        assert!(allocated(&path) <= len.next_multiple_of(4096) + 4096, "{} for {len} bytes", allocated(&path));
+    }
+
+    #[test]
+    fn dropped_without_finishing_it_gives_the_room_back_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.jsonl");
+        let piece = lines(1_000);
+        let mut out = RunOutput::open(&path, None, None).unwrap();
+        out.write_lines(&piece).unwrap();
+        drop(out);
+        assert_eq!(std::fs::read(&path).unwrap(), piece);
+        assert!(allocated(&path) <= (piece.len() as u64).next_multiple_of(4096) + 4096);
+    }
+
+    #[test]
+    fn a_batch_cut_back_and_a_resumed_run_keep_only_committed_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.jsonl");
+        let (first, second) = (lines(100), lines(200));
+        let mut out = RunOutput::open(&path, None, None).unwrap();
+        out.write_lines(&first).unwrap();
+        let committed = out.len();
+        out.write_lines(&second).unwrap();
+        out.cut_to(committed).unwrap();
+        assert_eq!(out.len(), committed);
+        out.write_lines(&second).unwrap();
+        // A crash now: the checkpoint knows only the first lines.
+        drop(out);
+        let mut again = RunOutput::open(&path, Some(committed), None).unwrap();
+        assert_eq!(again.len(), committed);
+        again.write_lines(&second).unwrap();
+        again.finish().unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), [&first[..], &second].concat());
+    }
+
+    #[test]
+    fn csv_output_starts_with_its_header_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.csv");
+        let names = vec!["source.ip".to_string(), "row".to_string()];
+        let fields = || names.iter().map(|n| FieldId::intern(n).unwrap()).collect::<Vec<_>>();
+        let mut out = RunOutput::open(&path, None, Some((&names, fields()))).unwrap();
+        out.write_lines(&lines(2)).unwrap();
+        out.finish().unwrap();
+        let mut out = RunOutput::open(&path, None, Some((&names, fields()))).unwrap();
+        out.write_lines(&lines(1)).unwrap();
+        assert_eq!(out.len(), std::fs::metadata(&path).unwrap().len());
+        out.finish().unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "source.ip,row\n192.0.2.0,0\n192.0.2.1,1\n192.0.2.0,0\n");
+    }
+}
