@@ -12,11 +12,11 @@ impl Bar {
         let width = 30;
         let filled = (done * width).checked_div(total).unwrap_or(width).min(width);
         let percent = (done * 100).checked_div(total).unwrap_or(100);
-        let mut err = std::io::stderr();
-        let _ = write!(err, "\r{:<14} [{}{}] {percent:>3}% {done}/{total}", self.label, "#".repeat(filled), " ".repeat(width - filled));
+        // One write: stderr is unbuffered, and the padding alone would be a call per space.
+        let mut line = format!("\r{:<14} [{}{}] {percent:>3}% {done}/{total}", self.label, "#".repeat(filled), " ".repeat(width - filled));
         if done >= total {
-            let _ = writeln!(err);
+            line.push('\n');
         }
-        let _ = err.flush();
+        let _ = std::io::stderr().write_all(line.as_bytes());
     }
 }
