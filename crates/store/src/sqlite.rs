@@ -34,9 +34,17 @@ impl SqliteStore {
         let started = std::time::Instant::now();
         loop {
             let opened = async {
-                let writer = SqlitePoolOptions::new().max_connections(1).min_connections(1).connect_with(options.clone()).await?;
+                // An in-process connection does not go stale as a network one does: the
+                // check before each use would be one more round trip to its thread.
+                let writer = SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .min_connections(1)
+                    .test_before_acquire(false)
+                    .connect_with(options.clone())
+                    .await?;
                 let readers = SqlitePoolOptions::new()
                     .max_connections(reader_count())
+                    .test_before_acquire(false)
                     .connect_with(options.clone().pragma("query_only", "ON"))
                     .await?;
                 Ok::<_, sqlx::Error>((writer, readers))
