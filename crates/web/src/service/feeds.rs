@@ -579,7 +579,9 @@ pub async fn ingest_file(
                 };
                 // A crash after writing but before committing left lines the next run writes again.
                 let keep = resume.map(|c| c.output_bytes as u64);
-                Some(RunOutput::open(out, keep, csv_columns).map_err(|e| io_error("opening", out, e))?)
+                // Waits while another run writes the same file.
+                let opened = tokio::task::block_in_place(|| RunOutput::open(out, keep, csv_columns));
+                Some(opened.map_err(|e| io_error("opening", out, e))?)
             }
             None => None,
         };
