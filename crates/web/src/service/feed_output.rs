@@ -33,7 +33,7 @@ impl RunOutput {
     /// Opens (or creates) `path` for appending, cut back to `keep` bytes when a run that
     /// crashed after writing but before committing left more (`None`: keep what is there).
     /// A new CSV file starts with its header line. Waits while another run writes the file.
-    pub fn open(path: &Path, keep: Option<u64>, csv_columns: Option<(&[String], Vec<FieldId>)>) -> io::Result<RunOutput> {
+    pub fn open(path: &Path, keep: Option<u64>, csv_columns: Option<Vec<FieldId>>) -> io::Result<RunOutput> {
         let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
         lock(&file)?;
         let len = file.metadata()?.len();
@@ -42,16 +42,12 @@ impl RunOutput {
         if len != keep {
             file.set_len(keep)?;
         }
-        let (names, columns) = match csv_columns {
-            Some((names, columns)) => (Some(names), Some(columns)),
-            None => (None, None),
-        };
-        if let (Some(names), 0) = (names, keep) {
-            let header = format!("{}\n", names.join(","));
+        if let (Some(columns), 0) = (&csv_columns, keep) {
+            let header = format!("{}\n", columns.iter().map(|c| c.name()).collect::<Vec<_>>().join(","));
             file.write_all(header.as_bytes())?;
             keep = header.len() as u64;
         }
-        Ok(RunOutput { file, len: keep, reserved: Some(keep), csv_columns: columns })
+        Ok(RunOutput { file, len: keep, reserved: Some(keep), csv_columns })
     }
 
     /// Bytes of whole lines written.
@@ -245,12 +241,11 @@ mod tests {
     fn csv_output_starts_with_its_header_once() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out.csv");
-        let names = vec!["source.ip".to_string(), "row".to_string()];
-        let fields = || names.iter().map(|n| FieldId::intern(n).unwrap()).collect::<Vec<_>>();
-        let mut out = RunOutput::open(&path, None, Some((&names, fields()))).unwrap();
+        let fields = || ["source.ip", "row"].map(|n| FieldId::intern(n).unwrap()).to_vec();
+        let mut out = RunOutput::open(&path, None, Some(fields())).unwrap();
         out.write_lines(&lines(2)).unwrap();
         out.finish().unwrap();
-        let mut out = RunOutput::open(&path, None, Some((&names, fields()))).unwrap();
+        let mut out = RunOutput::open(&path, None, Some(fields())).unwrap();
         out.write_lines(&lines(1)).unwrap();
         assert_eq!(out.len(), std::fs::metadata(&path).unwrap().len());
         out.finish().unwrap();

@@ -574,7 +574,7 @@ pub async fn ingest_file(
         let mut output = match &opts.output {
             Some(OutputSpec::IntelmqJsonl(out) | OutputSpec::Csv(out, _)) => {
                 let csv_columns = match &opts.output {
-                    Some(OutputSpec::Csv(_, names)) => Some((names.as_slice(), csv_fields(names)?)),
+                    Some(OutputSpec::Csv(_, names)) => Some(csv_fields(names)?),
                     _ => None,
                 };
                 // A crash after writing but before committing left lines the next run writes again.
