@@ -82,6 +82,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--work", required=True)
     ap.add_argument("--run-id", default="", help="this run's id: an IntelMQ result with another one is from an earlier run")
+    ap.add_argument("--binary", default="", help="which Rampart binary was measured, for the table")
     args = ap.parse_args()
     work = args.work
 
@@ -89,7 +90,7 @@ def main():
     if gen is None:
         sys.exit(f"{work}/generate.json missing: run generate.py first")
     rows, unique, input_bytes = gen["rows"], gen["unique"], gen["csv_bytes"]
-    results = {"input": gen, "targets": {}}
+    results = {"input": gen, "targets": {}, "binary": args.binary}
 
     intelmq = read_json(os.path.join(work, "intelmq-result.json"))
     intelmq_note = ""
@@ -155,6 +156,8 @@ def main():
             continue
         print(f"{label:24}{num(r['rows_per_second']):>12}{num(r['seconds'], 3):>10}{num(r['wall_seconds'], 2):>9}"
               f"{size(r['peak_memory_bytes']):>14}{num(r['events_out']):>12}")
+    if args.binary and rampart:
+        print(f"{'':24}Rampart binary: {args.binary}")
     for mode, label in MODES:
         r = rampart.get(mode)
         if r and len(r["runs"]) > 1:

@@ -2,10 +2,11 @@
 # Rampart's feed pipeline vs IntelMQ 3.5 on the same Shadowserver report, in one run.
 #
 #   bash bench/pipeline-vs-intelmq/run.sh [--rows 110000] [--duplicates 10000] [--prefixes 3000]
-#        [--skip-intelmq] [--skip-rampart] [--no-build] [--rampart-bin PATH] [--work DIR]
-#        [--runs 5] [--intelmq-parser-log ERROR]
+#        [--skip-intelmq] [--skip-rampart] [--no-build] [--pgo] [--rampart-bin PATH]
+#        [--work DIR] [--runs 5] [--intelmq-parser-log ERROR]
 #
-# Builds Rampart (cargo build --release -p rampart), generates the input into the work
+# Builds Rampart (cargo build --release -p rampart; with --pgo, scripts/build-pgo.sh, the
+# release build with profile-guided optimisation, and measures that binary), generates the input into the work
 # directory (default target/bench-pipeline/), runs `rampart ingest` on one core and on all
 # cores (--runs times each, each on a fresh data directory after a sync; the table shows
 # the median run, as one run of a fifth of a second swings with the machine), installs
@@ -30,6 +31,8 @@ SKIP_INTELMQ=0
 SKIP_RAMPART=0
 BUILD=1
 RAMPART_BIN="$REPO/target/release/rampart"
+BINARY="release build (cargo build --release)"
+PGO=0
 WORK="$REPO/target/bench-pipeline"
 PARSER_LOG=ERROR
 RUNS=5
@@ -46,7 +49,9 @@ while [ $# -gt 0 ]; do
         --skip-intelmq) SKIP_INTELMQ=1; shift ;;
         --skip-rampart) SKIP_RAMPART=1; shift ;;
         --no-build) BUILD=0; shift ;;
-        --rampart-bin) RAMPART_BIN="$(realpath "$2")"; BUILD=0; shift 2 ;;
+        --pgo) PGO=1; RAMPART_BIN="$REPO/target/pgo/release/rampart"
+               BINARY="release build with profile-guided optimisation (scripts/build-pgo.sh)"; shift ;;
+        --rampart-bin) RAMPART_BIN="$(realpath "$2")"; BINARY="$RAMPART_BIN"; BUILD=0; shift 2 ;;
         --work) mkdir -p "$2"; WORK="$(cd "$2" && pwd)"; shift 2 ;;
         --intelmq-parser-log) PARSER_LOG="$2"; shift 2 ;;
         --runs) RUNS="$2"; shift 2 ;;
@@ -72,7 +77,10 @@ need python3 "Python 3.9 or newer"
 if [ "$SKIP_RAMPART" = 0 ]; then
     need taskset "util-linux"
     [ -x /usr/bin/time ] || { echo "missing: /usr/bin/time (Debian: apt-get install time)" >&2; exit 2; }
-    if [ "$BUILD" = 1 ]; then
+    if [ "$BUILD" = 1 ] && [ "$PGO" = 1 ]; then
+        step "building Rampart with profile-guided optimisation (scripts/build-pgo.sh)"
+        bash "$REPO/scripts/build-pgo.sh"
+    elif [ "$BUILD" = 1 ]; then
         step "building Rampart (cargo build --release -p rampart)"
         cargo build --release -p rampart
     fi
@@ -182,5 +190,5 @@ if [ -s "$WORK/rampart-1core.jsonl" ] && [ -s "$WORK/rampart-allcores.jsonl" ]; 
     [ "$rc" = 0 ] || STATUS=1
 fi
 
-python3 "$HERE/report.py" --work "$WORK" --run-id "$RUN_ID"
+python3 "$HERE/report.py" --work "$WORK" --run-id "$RUN_ID" --binary "$BINARY"
 exit "$STATUS"
