@@ -11,8 +11,9 @@
 # 3. builds again with that profile (target/pgo/), so the compiler lays out and inlines
 #    the feed pipeline's hot paths by it.
 #
-# Code the training does not reach (the web server, rules, other formats) gets no profile
-# and is compiled as in a plain release build. Needs the rustup component llvm-tools
+# Code the training does not reach (the web server, rules, other formats) counts as rarely
+# run: the compiler inlines less there, so it may run a little slower than in a plain
+# release build (the tests and the other benchmarks use the plain build). Needs the rustup component llvm-tools
 # (`rustup component add llvm-tools`) for llvm-profdata, and python3 for the generator.
 # Two full release builds: about twenty minutes on two cores.
 set -euo pipefail

@@ -6,10 +6,11 @@
 #        [--work DIR] [--runs 5] [--intelmq-parser-log ERROR]
 #
 # Builds Rampart (cargo build --release -p rampart; with --pgo, scripts/build-pgo.sh, the
-# release build with profile-guided optimisation, and measures that binary), generates the input into the work
-# directory (default target/bench-pipeline/), runs `rampart ingest` on one core and on all
-# cores (--runs times each, each on a fresh data directory after a sync; the table shows
-# the median run, as one run of a fifth of a second swings with the machine), installs
+# release build with profile-guided optimisation, and measures that binary), generates the
+# input into the work directory (default target/bench-pipeline/), runs `rampart ingest` on
+# one core and on all cores (--runs times each, each on a fresh data directory after a sync;
+# the table shows the median run, as one run of a fifth of a second swings with the
+# machine), installs
 # IntelMQ 3.5 + pyasn into a cached virtualenv there (first run only; needs PyPI), runs
 # IntelMQ's file collector -> Shadowserver parser -> ASN lookup -> deduplicator -> file
 # output, checks that all outputs hold the same events, and prints the table.
@@ -40,7 +41,7 @@ INTELMQ_VERSION=3.5.0
 PYASN_VERSION=1.6.2
 SCHEMA="$REPO/crates/pipeline/data/shadowserver-schema.json"
 
-usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --rows) ROWS="$2"; shift 2 ;;
