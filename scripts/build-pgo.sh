@@ -13,8 +13,9 @@
 #
 # Code the training does not reach (the web server, rules, other formats) counts as rarely
 # run: the compiler inlines less there, so it may run a little slower than in a plain
-# release build (the tests and the other benchmarks use the plain build). Needs the rustup component llvm-tools
-# (`rustup component add llvm-tools`) for llvm-profdata, and python3 for the generator.
+# release build (the tests and the other benchmarks use the plain build). Needs the rustup
+# component llvm-tools (`rustup component add llvm-tools`) for llvm-profdata, and python3 for
+# the generator.
 # Two full release builds: about twenty minutes on two cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,11 +41,12 @@ rm -f "$PROFILES"/*.profraw
 echo "== training: rampart ingest of a generated report"
 python3 bench/pipeline-vs-intelmq/generate.py "$TRAIN" --rows 60000 --duplicates 6000 --prefixes 2000 --seed 7 >/dev/null
 CSV="$(ls "$TRAIN"/*.csv)"
-for pin in "taskset -c 0" ""; do
+for threads in 1 "$(nproc)"; do
     rm -rf "$TRAIN/data" "$TRAIN/out.jsonl"
     mkdir -p "$TRAIN/data"
-    $pin target/pgo-gen/release/rampart --data-dir "$TRAIN/data" ingest --routing "$TRAIN/asn.tsv" \
-        --output "intelmq-jsonl:$TRAIN/out.jsonl" --no-raw "$CSV" >/dev/null 2>&1
+    target/pgo-gen/release/rampart --data-dir "$TRAIN/data" ingest --threads "$threads" --routing "$TRAIN/asn.tsv" \
+        --output "intelmq-jsonl:$TRAIN/out.jsonl" --no-raw "$CSV" >"$TRAIN/ingest.log" 2>&1 \
+        || { cat "$TRAIN/ingest.log" >&2; echo "training run failed (--threads $threads)" >&2; exit 1; }
 done
 "$PROFDATA" merge -o "$PROFILES/rampart.profdata" "$PROFILES"/*.profraw
 
