@@ -11,10 +11,11 @@
 //! again through an event.
 
 use crate::event::{fields, write_member, Event, FieldId, FieldTable, Kind, Rendered};
-use crate::experts::{field_term, field_term_of_bytes, fingerprint_of, route_facts, taxonomy_of, DedupeKeys, Routed, EXTRA_TIE};
+use crate::experts::{field_term, field_term_of_bytes, fingerprint_of, route_facts_of, taxonomy_of, DedupeKeys, Routed, EXTRA_TIE};
 use crate::shadowserver::Stamp;
 use rampart_core::constituency::resolve::ConstituencyIndex;
 use std::borrow::Cow;
+use std::net::{IpAddr, Ipv4Addr};
 
 /// Where a parser puts a row's fields: an [`Event`], or a [`DirectRow`].
 pub trait RowSink<'a> {
@@ -39,6 +40,13 @@ pub trait RowSink<'a> {
     /// Sets a time stamp (a row written directly copies it and needs no heap string for it).
     fn set_stamp(&mut self, field: FieldId, stamp: &Stamp) {
         self.set_kind(field, Kind::Text, Cow::Owned(stamp.as_str().to_string()));
+    }
+
+    /// [`RowSink::set_plain`] for the text of an IPv4 address already read (a row written
+    /// directly routes by the address and does not read the text again).
+    fn set_address(&mut self, field: FieldId, kind: Kind, text: Cow<'a, str>, address: Ipv4Addr) {
+        let _ = address;
+        self.set_plain(field, kind, text);
     }
 }
 
@@ -145,6 +153,8 @@ pub struct DirectRow<'a, 't> {
     sum: u64,
     count: u64,
     source_ip: Option<Cow<'a, str>>,
+    /// `source_ip` as read, when the parser had read it.
+    source_address: Option<Ipv4Addr>,
     source_asn: Option<Cow<'a, str>>,
     classification_type: Option<Cow<'a, str>>,
     /// The row set a field twice.
@@ -168,6 +178,7 @@ impl<'a, 't> DirectRow<'a, 't> {
             sum: 0,
             count: 0,
             source_ip: None,
+            source_address: None,
             source_asn: None,
             classification_type: None,
             conflict: false,
@@ -194,6 +205,7 @@ impl<'a, 't> DirectRow<'a, 't> {
         self.sum = 0;
         self.count = 0;
         self.source_ip = None;
+        self.source_address = None;
         self.source_asn = None;
         self.classification_type = None;
         self.conflict = false;
@@ -211,7 +223,8 @@ impl<'a, 't> DirectRow<'a, 't> {
     }
 
     /// Notes that the row sets `field`: whether it counts for the fingerprint, and its role.
-    #[inline]
+    // Always inlined: it runs for every value set, and as a call it cost more than itself.
+    #[inline(always)]
     fn mark(&mut self, field: FieldId) -> (bool, Role) {
         if field.index() >= self.states.len() {
             self.table = FieldTable::snapshot();
@@ -272,7 +285,11 @@ impl<'a, 't> DirectRow<'a, 't> {
                 self.write(self.watched.taxonomy, Kind::Text, taxonomy);
             }
         }
-        let facts = route_facts(self.source_ip.as_deref(), self.source_asn.as_deref(), index);
+        let address = match self.source_address {
+            Some(v4) => Some(IpAddr::V4(v4)),
+            None => self.source_ip.as_deref().and_then(crate::ip::parse_ip),
+        };
+        let facts = route_facts_of(address, self.source_asn.as_deref(), index);
         if let (Some(asn), None) = (facts.asn, &self.source_asn) {
             let mut digits = [0u8; 20];
             let digits = crate::experts::decimal(u64::from(asn), &mut digits);
@@ -362,11 +379,11 @@ impl<'a, 't> DirectRow<'a, 't> {
     }
 
     /// Keeps aside what routing and counting will read.
-    #[inline]
+    #[inline(always)]
     fn watch(&mut self, role: Role, text: impl FnOnce() -> Cow<'a, str>) {
         match role {
             Role::None | Role::FeedName => {}
-            Role::Ip => self.source_ip = Some(text()),
+            Role::Ip => (self.source_ip, self.source_address) = (Some(text()), None),
             Role::Asn => self.source_asn = Some(text()),
             Role::Type => self.classification_type = Some(text()),
         }
@@ -434,5 +451,14 @@ impl<'a> RowSink<'a> for DirectRow<'a, '_> {
     fn set_stamp(&mut self, field: FieldId, stamp: &Stamp) {
         let role = self.write_plain(field, Kind::Text, stamp.as_bytes());
         self.watch(role, || Cow::Owned(stamp.as_str().to_string()));
+    }
+
+    #[inline(always)]
+    fn set_address(&mut self, field: FieldId, kind: Kind, text: Cow<'a, str>, address: Ipv4Addr) {
+        let role = self.write_plain(field, kind, text.as_bytes());
+        self.watch(role, || text);
+        if role == Role::Ip {
+            self.source_address = Some(address);
+        }
     }
 }

@@ -5,6 +5,7 @@
 use crate::event::{fields, Event, FieldId, Kind};
 use rampart_core::constituency::resolve::ConstituencyIndex;
 use std::hash::Hasher;
+use std::net::IpAddr;
 use std::sync::LazyLock;
 use uuid::Uuid;
 
@@ -31,7 +32,12 @@ pub struct RouteFacts<'t> {
 /// Routes an address (`source.ip` as text), falling back to the feed's own AS number
 /// (`source.asn`) for addresses the routing table does not place.
 pub fn route_facts<'t>(ip: Option<&str>, feed_asn: Option<&str>, index: &'t ConstituencyIndex) -> RouteFacts<'t> {
-    let Some(ip) = ip.and_then(crate::ip::parse_ip) else {
+    route_facts_of(ip.and_then(crate::ip::parse_ip), feed_asn, index)
+}
+
+/// [`route_facts`] for an address already read.
+pub(crate) fn route_facts_of<'t>(ip: Option<IpAddr>, feed_asn: Option<&str>, index: &'t ConstituencyIndex) -> RouteFacts<'t> {
+    let Some(ip) = ip else {
         return RouteFacts::default();
     };
     let mut route = index.route_ip(ip);

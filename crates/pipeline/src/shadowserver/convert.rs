@@ -101,8 +101,9 @@ pub(crate) enum Converted<'a> {
     /// Canonical decimal text of an integer.
     Integer(Cow<'a, str>),
     /// `validate_ip` found an IPv4 address (surrounding spaces aside): the `IPAddress` type
-    /// then takes the trimmed text as it is, without reading the address again.
-    Ipv4(Cow<'a, str>),
+    /// then takes the trimmed text as it is, without reading the address again, and routing
+    /// takes the address read.
+    Ipv4(Cow<'a, str>, Ipv4Addr),
     /// A finite number, as JSON number text with a fraction or an exponent.
     Float(Cow<'a, str>),
     Boolean(bool),
@@ -112,7 +113,7 @@ impl<'a> Converted<'a> {
     /// The value for an `extra.*` field, which IntelMQ stores without harmonisation.
     pub(crate) fn into_extra(self) -> (Kind, Cow<'a, str>) {
         match self {
-            Converted::Text(t) | Converted::Ipv4(t) => (Kind::Text, t),
+            Converted::Text(t) | Converted::Ipv4(t, _) => (Kind::Text, t),
             Converted::Timestamp(t) => (Kind::Text, Cow::Owned(format!("{t} UTC"))),
             Converted::Integer(t) => (Kind::Integer, t),
             Converted::Float(t) => (Kind::Float, t),
@@ -189,7 +190,7 @@ pub(crate) fn convert<'a>(
         Converter::ConvertFloat => Some(Converted::Float(float_text(value).ok_or(ConvertError { expected: "a number" })?)),
         Converter::ValidateIp if value == "0.0.0.0" || has_slash(value) => None,
         Converter::ValidateIp => match parse_ip(value.trim()) {
-            Some(IpAddr::V4(_)) => Some(Converted::Ipv4(value.clone())),
+            Some(IpAddr::V4(address)) => Some(Converted::Ipv4(value.clone(), address)),
             Some(IpAddr::V6(_)) => Some(text(value)),
             None => None,
         },
@@ -501,7 +502,7 @@ pub(crate) fn harmonise(ty: FieldType, value: Converted<'_>) -> Option<(Kind, Co
             FieldType::Port => int.parse::<u16>().is_ok().then_some((Kind::Integer, int)),
             _ => harmonise_text(ty, int),
         },
-        Converted::Ipv4(text) => match ty {
+        Converted::Ipv4(text, _) => match ty {
             FieldType::Ip => Some((Kind::Text, trim(text))),
             _ => harmonise_text(ty, text),
         },
@@ -1231,7 +1232,10 @@ mod tests {
         assert!(run("convert_float", "nan").is_err());
         assert_eq!(run("validate_ip", "0.0.0.0"), Ok(None));
         assert_eq!(run("validate_ip", "198.51.100.0/24"), Ok(None));
-        assert_eq!(run("validate_ip", "213.178.0.0"), Ok(Some(Converted::Ipv4(Cow::Borrowed("213.178.0.0")))));
+        assert_eq!(
+            run("validate_ip", "213.178.0.0"),
+            Ok(Some(Converted::Ipv4(Cow::Borrowed("213.178.0.0"), Ipv4Addr::new(213, 178, 0, 0))))
+        );
         assert_eq!(run("validate_ip", "2001:DB8::1"), Ok(text("2001:DB8::1")));
         assert_eq!(run("validate_ip", "300.1.1.1"), Ok(None));
         assert_eq!(run("validate_network", "198.51.100.0/24"), Ok(text("198.51.100.0/24")));
@@ -1422,7 +1426,7 @@ mod tests {
             let Ok(Some(converted)) = run(converter, &value) else { return Ok(()) };
             // Before the shortcuts, both went the plain text's way into every type but `Float`.
             let long_way = match &converted {
-                Converted::Integer(text) | Converted::Ipv4(text) if ty != FieldType::Float => harmonise_text(ty, text.clone()),
+                Converted::Integer(text) | Converted::Ipv4(text, _) if ty != FieldType::Float => harmonise_text(ty, text.clone()),
                 _ => return Ok(()),
             };
             proptest::prop_assert_eq!(harmonise(ty, converted), long_way, "{:?} {:?}", value, ty);

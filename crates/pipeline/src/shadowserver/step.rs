@@ -5,6 +5,7 @@ use crate::direct::RowSink;
 use crate::event::{FieldId, Kind, Rendered};
 use crate::memo::{Lookup, Outcome, RowMemo};
 use std::borrow::Cow;
+use std::net::Ipv4Addr;
 
 /// Where a mapped value goes, resolved.
 #[derive(Debug, Clone, Copy)]
@@ -29,6 +30,9 @@ pub(super) enum Made<'a> {
     SetPlain(FieldId, Kind, Cow<'a, str>),
     /// A time stamp for a `DateTime` field, made without a heap string.
     SetStamp(FieldId, Stamp),
+    /// [`Made::SetPlain`] for an IPv4 address already read, so that routing need not read it
+    /// again.
+    SetAddress(FieldId, Kind, Cow<'a, str>, Ipv4Addr),
     /// The field's type refused the converted value.
     Refused,
 }
@@ -60,6 +64,12 @@ impl<'a> Made<'a> {
             }
             Slot::Field(_, _) if converted.is_ignored() => Made::Taken,
             Slot::Field(id, FieldType::DateTime) if let Some(stamp) = convert::plain_date_time(&converted) => Made::SetStamp(id, stamp),
+            Slot::Field(id, FieldType::Ip) if let Converted::Ipv4(_, address) = converted => {
+                match convert::harmonise(FieldType::Ip, converted) {
+                    Some((kind, text)) => Made::SetAddress(id, kind, text, address),
+                    None => Made::Refused,
+                }
+            }
             Slot::Field(id, ty) => match convert::harmonise(ty, converted) {
                 Some((kind, text)) if ty.writes_plain() => Made::SetPlain(id, kind, text),
                 Some((kind, text)) => Made::Set(id, kind, text),
@@ -87,6 +97,10 @@ impl<'a> Made<'a> {
                 event.set_stamp(id, &stamp);
                 Done::Taken
             }
+            Made::SetAddress(id, kind, text, address) => {
+                event.set_address(id, kind, text, address);
+                Done::Taken
+            }
             Made::Refused => Done::Refused,
         }
     }
@@ -95,7 +109,9 @@ impl<'a> Made<'a> {
         match self {
             Made::Nothing => Outcome::Nothing,
             Made::Taken => Outcome::Taken,
-            Made::Set(id, kind, text) | Made::SetPlain(id, kind, text) => Outcome::Set(Rendered::new(*id, *kind, text)),
+            Made::Set(id, kind, text) | Made::SetPlain(id, kind, text) | Made::SetAddress(id, kind, text, _) => {
+                Outcome::Set(Rendered::new(*id, *kind, text))
+            }
             Made::SetStamp(id, stamp) => Outcome::Set(Rendered::new(*id, Kind::Text, stamp.as_str())),
             Made::Refused => Outcome::Refused,
         }
