@@ -11,7 +11,9 @@
 //! again through an event.
 
 use crate::event::{fields, write_member, Event, FieldId, FieldTable, Kind, Rendered};
-use crate::experts::{field_term, field_term_of_bytes, fingerprint_of, route_facts_of, taxonomy_of, DedupeKeys, Routed, EXTRA_TIE};
+use crate::experts::{
+    field_term, field_term_of_bytes, fingerprint_of, route_facts, route_facts_of, taxonomy_of, DedupeKeys, Routed, EXTRA_TIE,
+};
 use crate::shadowserver::Stamp;
 use rampart_core::constituency::resolve::ConstituencyIndex;
 use std::borrow::Cow;
@@ -285,11 +287,11 @@ impl<'a, 't> DirectRow<'a, 't> {
                 self.write(self.watched.taxonomy, Kind::Text, taxonomy);
             }
         }
-        let address = match self.source_address {
-            Some(v4) => Some(IpAddr::V4(v4)),
-            None => self.source_ip.as_deref().and_then(crate::ip::parse_ip),
+        let feed_asn = self.source_asn.as_deref();
+        let facts = match self.source_address {
+            Some(v4) => route_facts_of(Some(IpAddr::V4(v4)), feed_asn, index),
+            None => route_facts(self.source_ip.as_deref(), feed_asn, index),
         };
-        let facts = route_facts_of(address, self.source_asn.as_deref(), index);
         if let (Some(asn), None) = (facts.asn, &self.source_asn) {
             let mut digits = [0u8; 20];
             let digits = crate::experts::decimal(u64::from(asn), &mut digits);
