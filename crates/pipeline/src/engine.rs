@@ -808,7 +808,12 @@ pub fn process_batch_streaming<'t>(
 /// other's events, told only when they are merged), and without rules, whose named outputs
 /// copy lines at the merge.
 pub fn streams(threads: usize, stages: &Stages<'_>) -> bool {
-    threads <= 1 && stages.rules.is_none()
+    streams_with(threads, stages.rules.is_some())
+}
+
+/// [`streams`], for a caller that has not made its stages yet.
+pub fn streams_with(threads: usize, rules: bool) -> bool {
+    threads <= 1 && !rules
 }
 
 /// The input a batch reads unless told otherwise. A batch that [`streams`] holds little

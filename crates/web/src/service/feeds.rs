@@ -580,7 +580,9 @@ pub async fn ingest_file(
                 // A crash after writing but before committing left lines the next run writes again.
                 let keep = resume.map(|c| c.output_bytes as u64);
                 // Waits while another run writes the same file.
-                let opened = tokio::task::block_in_place(|| RunOutput::open(out, keep, csv_columns));
+                // Its batches will hand on their lines as they make them.
+                let streams = engine::streams_with(opts.threads.max(1), opts.rules.is_some());
+                let opened = tokio::task::block_in_place(|| RunOutput::open(out, keep, csv_columns, streams));
                 Some(opened.map_err(|e| io_error("opening", out, e))?)
             }
             None => None,
@@ -673,7 +675,11 @@ pub async fn ingest_file(
                     o.write_lines(lines).map_err(|e| ServiceError::Invalid(format!("writing the output: {e}")))?;
                 }
             }
-            let output_bytes = output.as_ref().map_or(0, |o| o.len() as i64);
+            // What the commit records must be in the file.
+            let output_bytes = match output.as_mut() {
+                Some(o) => o.settle().map_err(|e| ServiceError::Invalid(format!("writing the output: {e}")))? as i64,
+                None => 0,
+            };
             deliver(store, route_index, actor, &feed, &out).await?;
             let commit = BatchCommit {
                 feed: feed.clone(),

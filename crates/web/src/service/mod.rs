@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod correlate;
 pub mod correspondence;
 pub mod deadline_watch;
+mod direct_output;
 pub mod feed_http;
 mod feed_lease;
 mod feed_output;
