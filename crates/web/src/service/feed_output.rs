@@ -23,7 +23,7 @@
 use super::direct_output::DirectOutput;
 use rampart_pipeline::event::FieldId;
 use std::fs::File;
-use std::io;
+use std::io::{self, Write};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
@@ -40,6 +40,9 @@ pub(crate) struct RunOutput {
     csv_columns: Option<Vec<FieldId>>,
     /// Whole blocks written directly; `None`: every byte through the page cache.
     direct: Option<DirectOutput>,
+    /// A regular file, written at explicit offsets; otherwise (a pipe, a terminal) written
+    /// in order.
+    regular: bool,
 }
 
 impl RunOutput {
@@ -51,7 +54,8 @@ impl RunOutput {
         // Written at explicit offsets (read too, for the part block direct writing starts at).
         let file = std::fs::OpenOptions::new().create(true).truncate(false).read(true).write(true).open(path)?;
         lock(&file)?;
-        let len = file.metadata()?.len();
+        let metadata = file.metadata()?;
+        let (len, regular) = (metadata.len(), metadata.is_file());
         let mut keep = keep.unwrap_or(len);
         // Only then is the file cut: ext4 flushes a file cut to nothing when it is closed.
         if len != keep {
@@ -62,8 +66,8 @@ impl RunOutput {
             file.write_all_at(header.as_bytes(), 0)?;
             keep = header.len() as u64;
         }
-        let direct = if direct { DirectOutput::open(path, &file, keep)? } else { None };
-        Ok(RunOutput { file, len: keep, reserved: Some(keep), csv_columns, direct })
+        let direct = if direct && regular { DirectOutput::open(path, &file, keep)? } else { None };
+        Ok(RunOutput { file, len: keep, reserved: Some(keep), csv_columns, direct, regular })
     }
 
     /// Bytes of whole lines handed in (all in the file after [`RunOutput::settle`]).
@@ -94,7 +98,8 @@ impl RunOutput {
         self.reserve_for(bytes.len() as u64);
         match &mut self.direct {
             Some(direct) => direct.append(bytes)?,
-            None => self.file.write_all_at(bytes, self.len)?,
+            None if self.regular => self.file.write_all_at(bytes, self.len)?,
+            None => (&self.file).write_all(bytes)?,
         }
         self.len += bytes.len() as u64;
         Ok(())
@@ -357,6 +362,27 @@ mod tests {
             want.extend_from_slice(&last);
             drop(again);
             assert_eq!(std::fs::read(&path).unwrap(), want, "after resuming (direct: {direct})");
+        }
+    }
+
+    #[test]
+    fn a_pipe_is_written_in_order() {
+        for direct in BOTH {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("out.fifo");
+            rustix::fs::mknodat(rustix::fs::CWD, &path, rustix::fs::FileType::Fifo, rustix::fs::Mode::from_raw_mode(0o600), 0).unwrap();
+            let reader = std::thread::spawn({
+                let path = path.clone();
+                move || std::fs::read(path).unwrap()
+            });
+            let (first, second) = (lines(3_000), lines(5));
+            let mut out = RunOutput::open(&path, None, None, direct).unwrap();
+            assert!(out.direct.is_none());
+            out.write_lines(&first).unwrap();
+            out.write_lines(&second).unwrap();
+            assert_eq!(out.settle().unwrap(), (first.len() + second.len()) as u64);
+            drop(out);
+            assert_eq!(reader.join().unwrap(), [&first[..], &second].concat());
         }
     }
 }
