@@ -104,6 +104,10 @@ impl DirectOutput {
             Err(e) if e.raw_os_error() == Some(rustix::io::Errno::INVAL.raw_os_error()) => return Ok(None),
             Err(e) => return Err(e),
         };
+        // Opened again by its path: it must still be the file the run locked and read.
+        if !same_file(&direct, file)? {
+            return Err(io::Error::other(format!("{} was replaced while it was being opened", path.display())));
+        }
         let (jobs, work) = sync_channel::<Job>(BUFFERS);
         let (report, done) = channel();
         let writer = std::thread::Builder::new().name("feed-output".into()).spawn(move || write_jobs(direct, work, report))?;
@@ -218,6 +222,12 @@ fn write_jobs(file: File, jobs: Receiver<Job>, report: Sender<(Staging, io::Resu
             return;
         }
     }
+}
+
+fn same_file(a: &File, b: &File) -> io::Result<bool> {
+    use std::os::unix::fs::MetadataExt;
+    let (a, b) = (a.metadata()?, b.metadata()?);
+    Ok((a.dev(), a.ino()) == (b.dev(), b.ino()))
 }
 
 /// Whether the file system writes `file` directly in [`BLOCK`]s from memory aligned to a
