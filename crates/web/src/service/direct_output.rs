@@ -24,7 +24,7 @@ use std::thread::JoinHandle;
 
 /// The block every direct write is a whole number of, at an offset that is a multiple of it:
 /// 4 KiB, a multiple of the block size of the file systems and devices that take `O_DIRECT`.
-pub(crate) const BLOCK: usize = 4096;
+const BLOCK: usize = 4096;
 
 /// How many bytes are gathered before their whole blocks are handed to the writer. Written
 /// in half-megabyte pieces, the run spent more system time (and the two buffers took 1 MiB
@@ -78,10 +78,8 @@ pub(crate) struct DirectOutput {
     /// Where the staging buffer's first byte goes in the file: a multiple of [`BLOCK`].
     base: u64,
     staging: Staging,
-    /// Buffers not in use.
+    /// Buffers not in use, emptied.
     spare: Vec<Staging>,
-    /// How many buffers exist.
-    made: usize,
     /// Jobs handed to the writer and not yet back.
     in_flight: usize,
     jobs: Option<SyncSender<Job>>,
@@ -115,7 +113,6 @@ impl DirectOutput {
             base: 0,
             staging: Staging::new(),
             spare: Vec::new(),
-            made: 1,
             in_flight: 0,
             jobs: Some(jobs),
             done,
@@ -157,7 +154,6 @@ impl DirectOutput {
     pub(crate) fn restage(&mut self, file: &File, len: u64) -> io::Result<()> {
         debug_assert_eq!(self.in_flight, 0);
         self.base = len - len % BLOCK as u64;
-        self.staging.len = 0;
         let part = (len - self.base) as usize;
         let at = self.staging.start;
         file.read_exact_at(&mut self.staging.bytes[at..at + part], self.base)?;
@@ -182,25 +178,21 @@ impl DirectOutput {
     }
 
     fn fresh_buffer(&mut self) -> io::Result<Staging> {
-        if let Some(mut buffer) = self.spare.pop() {
-            buffer.len = 0;
-            return Ok(buffer);
-        }
-        if self.made < BUFFERS {
-            self.made += 1;
+        // The one gathering, those spare and those being written.
+        if self.spare.is_empty() && 1 + self.in_flight < BUFFERS {
             return Ok(Staging::new());
         }
-        self.take_back()?;
-        let mut buffer = self.spare.pop().expect("a buffer just came back");
-        buffer.len = 0;
-        Ok(buffer)
+        if self.spare.is_empty() {
+            self.take_back()?;
+        }
+        Ok(self.spare.pop().expect("a spare buffer, or one just come back"))
     }
 
     /// Waits for one write to end; its error, if it failed.
     fn take_back(&mut self) -> io::Result<()> {
         let (buffer, result) = self.done.recv().map_err(|_| io::Error::other("the output writer thread stopped"))?;
         self.in_flight -= 1;
-        self.spare.push(buffer);
+        self.spare.push(Staging { len: 0, ..buffer });
         result
     }
 }

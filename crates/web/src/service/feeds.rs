@@ -516,6 +516,11 @@ pub(crate) fn io_error(what: &str, path: &Path, e: std::io::Error) -> ServiceErr
     ServiceError::Invalid(format!("{what} {}: {e}", path.display()))
 }
 
+/// A failure to write a run's output file (or its sink).
+fn output_error(e: std::io::Error) -> ServiceError {
+    ServiceError::Invalid(format!("writing the output: {e}"))
+}
+
 /// A stable identity for an input: its name, size and BLAKE3 hash. The hash is read
 /// before any row, over the whole file, so it runs at memory speed: BLAKE3 with the
 /// machine's vector units read and hashed the benchmark's 17 MiB input in 5 ms, where
@@ -561,6 +566,10 @@ pub async fn ingest_file(
     // One run of a feed at a time: from the checkpoint and fingerprints to the last commit.
     let mut lease = FeedLease::take(store, &feed).await?;
     let result: ServiceResult<IngestSummary> = async {
+        let threads = opts.threads.max(1);
+        // Whether its batches hand on their lines as they make them: the output is then
+        // written directly where it can be, and batches read more.
+        let streams = engine::streams_with(threads, opts.rules.is_some());
         // Where an interrupted run stopped.
         let checkpoint = store.feeds().checkpoint(&feed, &source).await?;
         if checkpoint.is_some_and(|c| c.finished) && !opts.force {
@@ -580,8 +589,6 @@ pub async fn ingest_file(
                 // A crash after writing but before committing left lines the next run writes again.
                 let keep = resume.map(|c| c.output_bytes as u64);
                 // Waits while another run writes the same file.
-                // Its batches will hand on their lines as they make them.
-                let streams = engine::streams_with(opts.threads.max(1), opts.rules.is_some());
                 let opened = tokio::task::block_in_place(|| RunOutput::open(out, keep, csv_columns, streams));
                 Some(opened.map_err(|e| io_error("opening", out, e))?)
             }
@@ -615,11 +622,10 @@ pub async fn ingest_file(
             notify_all: opts.notify,
             warninglists: opts.warninglists.as_deref(),
         };
-        let threads = opts.threads.max(1);
         let mut totals = Counts::default();
         let mut batches = 0u64;
         let mut scratch = Scratch::default();
-        let batch_bytes = opts.batch_bytes.unwrap_or_else(|| engine::batch_bytes_for(engine::streams(threads, &stages)));
+        let batch_bytes = opts.batch_bytes.unwrap_or_else(|| engine::batch_bytes_for(streams));
         let mut reader = BatchReader::new(file, batch_bytes.max(64 * 1024), MAX_RECORD);
         loop {
             let batch = match reader.next_batch(&parser) {
@@ -653,11 +659,11 @@ pub async fn ingest_file(
                         Some(&mut sink),
                     )
                 })
-                .map_err(|e| ServiceError::Invalid(format!("writing the output: {e}")))?;
+                .map_err(output_error)?;
                 // Only after a stall that let the lease run out can another run have committed.
                 if engine::take_in_newer(&mut seen, &out.new_fingerprints, lease.keep().await?) {
                     if let (Some(o), Some(start)) = (output.as_mut(), batch_start) {
-                        o.cut_to(start).map_err(|e| ServiceError::Invalid(format!("writing the output: {e}")))?;
+                        o.cut_to(start).map_err(output_error)?;
                     }
                     scratch.recycle(out.jsonl);
                     continue;
@@ -672,12 +678,12 @@ pub async fn ingest_file(
             // file output is cut back and whose directives are recognised as already waiting.
             if let Some(o) = output.as_mut() {
                 for lines in out.jsonl.chunks() {
-                    o.write_lines(lines).map_err(|e| ServiceError::Invalid(format!("writing the output: {e}")))?;
+                    o.write_lines(lines).map_err(output_error)?;
                 }
             }
             // What the commit records must be in the file.
             let output_bytes = match output.as_mut() {
-                Some(o) => o.settle().map_err(|e| ServiceError::Invalid(format!("writing the output: {e}")))? as i64,
+                Some(o) => o.settle().map_err(output_error)? as i64,
                 None => 0,
             };
             deliver(store, route_index, actor, &feed, &out).await?;
